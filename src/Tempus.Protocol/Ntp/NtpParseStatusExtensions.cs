@@ -23,7 +23,7 @@ public static class NtpParseStatusExtensions
     public static string Describe(this NtpParseStatus s, int offset, ReadOnlySpan<byte> datagram)
     {
         bool hasByte0 = datagram.Length > 0;
-        bool hasEfHeader = offset >= 0 && datagram.Length >= offset + 4;
+        bool hasEfHeader = offset >= 0 && datagram.Length - offset >= ExtensionField.HeaderSize;
         int efLength = hasEfHeader ? BinaryPrimitives.ReadUInt16BigEndian(datagram.Slice(offset + 2)) : -1;
         int remaining = offset >= 0 && offset <= datagram.Length ? datagram.Length - offset : -1;
         var inv = CultureInfo.InvariantCulture;
