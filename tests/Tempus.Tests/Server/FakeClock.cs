@@ -1,0 +1,20 @@
+using Tempus.Clock;
+
+namespace Tempus.Tests.Server;
+
+/// <summary>A clock that says what the test tells it; each reading advances it by <see cref="Step"/>.</summary>
+internal sealed class FakeClock : ISystemClock
+{
+    private long _now;
+
+    public FakeClock(DateTime start)
+    {
+        _now = (start - DateTime.UnixEpoch).Ticks * 100;
+    }
+
+    public long Step { get; set; } = 1_000;
+
+    public long UnixNanoseconds => Interlocked.Add(ref _now, Step) - Step;
+
+    public sbyte Precision => -20;
+}
