@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Tempus.Interop.Tests.Harness;
+
+// chrony's chronyd as a server or a client, always `chronyd -x -u root -d -f CONF`: -x never touches the
+// system clock, -d stays in the foreground and logs to stderr. Each instance has its own pidfile and
+// command socket (bindcmdaddress a Unix socket in its directory, cmdport 0) so several can run, and is
+// driven with `chronyc -h <socket>`.
+public sealed partial class ChronydPeer : IAsyncDisposable
+{
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_chronycTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly PeerPaths _paths;
+    private readonly ITestOutputHelper _output;
+    private readonly TempDirectory _directory;
+    private readonly PeerProcess _process;
+
+    private ChronydPeer(PeerPaths paths, ITestOutputHelper output, TempDirectory directory, PeerProcess process, string socketPath, int port, string configuration)
+    {
+        _paths = paths;
+        _output = output;
+        _directory = directory;
+        _process = process;
+        SocketPath = socketPath;
+        Port = port;
+        Configuration = configuration;
+    }
+
+    public string SocketPath { get; }
+
+    // The NTP server port, 0 for a client-only chronyd.
+    public int Port { get; }
+
+    public string Configuration { get; }
+
+    public string Log => _process.Output;
+
+    // chronyd's complaints about its key file ("Could not decode key 1", "Invalid type in key 2",
+    // "Invalid length of AES128 key 4", "Key 5 is too short", "Could not open keyfile").
+    public IReadOnlyList<string> KeyFileErrors =>
+        Log.Split('\n').Where(line => KeyFileErrorPattern().IsMatch(line)).ToList();
+
+    // chronyd serving its local clock at the given stratum on 127.0.0.1 and a free port.
+    public static Task<ChronydPeer> StartServerAsync(PeerPaths paths, ITestOutputHelper output, string keyFile, int localStratum = 8)
+    {
+        int port = FreePort.Udp(IPAddress.Loopback);
+        return StartAsync(paths, output, port,
+        [
+            $"port {port}",
+            "bindaddress 127.0.0.1",
+            "allow 127.0.0.1",
+            $"local stratum {localStratum}",
+            $"keyfile {keyFile}",
+        ]);
+    }
+
+    // chronyd polling one authenticated server every 250 ms (minpoll/maxpoll -2), serving nobody.
+    public static Task<ChronydPeer> StartClientAsync(PeerPaths paths, ITestOutputHelper output, string keyFile, string serverAddress, int serverPort, int keyId) =>
+        StartAsync(paths, output, 0,
+        [
+            "port 0",
+            $"keyfile {keyFile}",
+            $"server {serverAddress} port {serverPort} key {keyId} iburst minpoll -2 maxpoll -2",
+        ]);
+
+    public static async Task<ChronydPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, int port, IEnumerable<string> directives)
+    {
+        string chronyd = paths.Chronyd;
+        _ = paths.Chronyc;
+        var directory = new TempDirectory("chronyd");
+        string socketPath = directory.PathOf("chronyd.sock");
+        string configuration = string.Join('\n',
+        [
+            $"pidfile {directory.PathOf("chronyd.pid")}",
+            $"bindcmdaddress {socketPath}",
+            "cmdport 0",
+            .. directives,
+        ]) + "\n";
+        string configPath = directory.WriteFile("chrony.conf", configuration);
+        output.WriteLine($"chrony.conf:\n{configuration}");
+
+        PeerProcess process = PeerProcess.Start("chronyd", chronyd, ["-x", "-u", "root", "-d", "-f", configPath]);
+        var peer = new ChronydPeer(paths, output, directory, process, socketPath, port, configuration);
+        try
+        {
+            await peer.WaitUntilAnsweringAsync();
+        }
+        catch
+        {
+            await peer.DisposeAsync();
+            throw;
+        }
+
+        return peer;
+    }
+
+    public Task<CommandResult> ChronycAsync(params string[] arguments) =>
+        CommandLine.RunAsync(_paths.Chronyc, ["-h", SocketPath, "-n", .. arguments], s_chronycTimeout, _output);
+
+    public async Task<IReadOnlyList<ChronySource>> SourcesAsync()
+    {
+        CommandResult result = await ChronycAsync("-c", "sources");
+        return result.ExitCode == 0 ? ParseLines(result.Stdout, ChronySource.Parse) : [];
+    }
+
+    public async Task<IReadOnlyList<ChronyAuthData>> AuthDataAsync()
+    {
+        CommandResult result = await ChronycAsync("-c", "authdata");
+        if (result.ExitCode != 0)
+        {
+            throw new InteropSetupException($"chronyc authdata failed:\n{result}");
+        }
+
+        return ParseLines(result.Stdout, ChronyAuthData.Parse);
+    }
+
+    // Polls `chronyc sources` until chronyd has selected the address ('*'), then returns that source.
+    // On timeout, fails with chrony's own view of the source (`ntpdata` shows its tests and auth result).
+    public async Task<ChronySource> WaitForSelectedSourceAsync(string address, TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        IReadOnlyList<ChronySource> sources = [];
+        while (stopwatch.Elapsed < timeout)
+        {
+            sources = await SourcesAsync();
+            ChronySource? selected = sources.FirstOrDefault(s => s.Address == address && s.State == '*');
+            if (selected is not null)
+            {
+                return selected;
+            }
+
+            if (_process.HasExited)
+            {
+                break;
+            }
+
+            await Task.Delay(1000);
+        }
+
+        CommandResult ntpdata = await ChronycAsync("ntpdata", address);
+        throw new InteropSetupException(
+            $"chronyd did not select {address} within {timeout.TotalSeconds:F0} s; last sources: " +
+            $"{string.Join("; ", sources)}\n{ntpdata}\nchronyd log:\n{Log}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.StopAsync(TimeSpan.FromSeconds(5));
+        _process.WriteTo(_output);
+        await _process.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private async Task WaitUntilAnsweringAsync()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InteropSetupException($"chronyd exited with code {_process.ExitCode} at start\n$ {_process.CommandLine}\n{Log}");
+            }
+
+            if (File.Exists(SocketPath))
+            {
+                CommandResult tracking = await ChronycAsync("-c", "tracking");
+                if (tracking.ExitCode == 0)
+                {
+                    return;
+                }
+            }
+
+            if (stopwatch.Elapsed > s_startTimeout)
+            {
+                throw new InteropSetupException($"chronyd did not answer chronyc within {s_startTimeout.TotalSeconds:F0} s\n{Log}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    [GeneratedRegex(@"(?i)(could not|invalid|too short|missing).*key")]
+    private static partial Regex KeyFileErrorPattern();
+
+    private static List<T> ParseLines<T>(string csv, Func<string[], T> parse) =>
+        csv.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => parse(line.Split(',')))
+            .ToList();
+}
+
+// One line of `chronyc -n -c sources`: mode (^ server, = peer, # refclock), state (* selected, + combined,
+// - not combined, ? unusable, x falseticker, ~ too variable), address, stratum, poll, reach (octal), ...
+public sealed record ChronySource(char Mode, char State, string Address, int Stratum, int Poll, string Reach)
+{
+    public static ChronySource Parse(string[] fields) =>
+        fields.Length >= 6
+            ? new ChronySource(fields[0][0], fields[1][0], fields[2], Integer(fields[3]), Integer(fields[4]), fields[5])
+            : throw new FormatException($"unexpected chronyc sources line: {string.Join(',', fields)}");
+
+    internal static int Integer(string text) => int.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+}
+
+// One line of `chronyc -n -c authdata`: address, mode (SK symmetric key, NTS, -), key id, hash type,
+// key length in bits, last key change, attempts, NAKs, cookies, cookie length.
+public sealed record ChronyAuthData(string Address, string Mode, int KeyId, int Type, int KeyLength)
+{
+    // chronyc prints chrony's internal algorithm number (hash.h HSH_MD5 = 1, HSH_SHA1 = 2; cmac.h AES128 = 13).
+    public static int TypeOf(string keyType) => keyType switch
+    {
+        "MD5" => 1,
+        "SHA1" => 2,
+        "AES128" => 13,
+        _ => throw new ArgumentOutOfRangeException(nameof(keyType), keyType, "expected MD5, SHA1 or AES128"),
+    };
+
+    public static ChronyAuthData Parse(string[] fields) =>
+        fields.Length >= 5
+            ? new ChronyAuthData(fields[0], fields[1], ChronySource.Integer(fields[2]), ChronySource.Integer(fields[3]), ChronySource.Integer(fields[4]))
+            : throw new FormatException($"unexpected chronyc authdata line: {string.Join(',', fields)}");
+}

@@ -1,0 +1,7 @@
+namespace Tempus.Interop.Tests.Harness;
+
+[CollectionDefinition(Name)]
+public sealed class InteropCollectionDefinition : ICollectionFixture<PeerPaths>
+{
+    public const string Name = "Interop";
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Tempus.Interop.Tests.Harness;
+
+// NTPsec's ntpd serving on 127.0.0.1:123 (it has no port option, which is why these tests run one at a
+// time). ntpd has no -x: it starts through `capsh --drop=cap_sys_time` so the kernel refuses any clock
+// change, its discipline is off (`disable ntp kernel`), and the start fails if CAP_SYS_TIME is still
+// effective. `tos orphan 8 orphanwait 0` makes it serve stratum 8 with no upstream about a second after
+// start; StartAsync returns once it does.
+public sealed partial class NtpsecPeer : IAsyncDisposable
+{
+    public const string Address = "127.0.0.1";
+    public const int Port = 123;
+
+    public const int OrphanStratum = 8;
+
+    private const int CapSysTime = 25;
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly ITestOutputHelper _output;
+    private readonly TempDirectory _directory;
+    private readonly PeerProcess _process;
+
+    private NtpsecPeer(ITestOutputHelper output, TempDirectory directory, PeerProcess process, string logFile)
+    {
+        _output = output;
+        _directory = directory;
+        _process = process;
+        LogFile = logFile;
+    }
+
+    public string LogFile { get; }
+
+    public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : string.Empty;
+
+    // The count from ntpd's "authreadkeys: added N keys" line, or null if it never said.
+    public int? KeysAdded
+    {
+        get
+        {
+            Match match = KeysAddedPattern().Match(Log);
+            return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+        }
+    }
+
+    public static async Task<NtpsecPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, string keysFile, IEnumerable<int> trustedKeys)
+    {
+        string ntpd = paths.Ntpd;
+        string capsh = paths.Capsh;
+        FreePort.RequireUdpFree(IPAddress.Loopback, Port, "NTPsec's ntpd");
+
+        var directory = new TempDirectory("ntpd");
+        Directory.CreateDirectory(directory.PathOf("stats"));
+        string logFile = directory.PathOf("ntpd.log");
+        string configuration = string.Join('\n',
+        [
+            $"driftfile {directory.PathOf("ntp.drift")}",
+            $"statsdir {directory.PathOf("stats")}/",
+            $"logfile {logFile}",
+            $"keys {keysFile}",
+            $"trustedkey {string.Join(' ', trustedKeys)}",
+            "disable ntp kernel",
+            "interface ignore all",
+            $"interface listen {Address}",
+            "restrict default ignore",
+            "restrict -6 default ignore",
+            "restrict 127.0.0.1",
+            "restrict ::1",
+            $"tos orphan {OrphanStratum} orphanwait 0",
+        ]) + "\n";
+        string configPath = directory.WriteFile("ntp.conf", configuration);
+        output.WriteLine($"ntp.conf:\n{configuration}");
+
+        string shellCommand = $"exec {CommandLine.Quote(ntpd)} -n -c {CommandLine.Quote(configPath)}";
+        PeerProcess process = PeerProcess.Start("ntpd", capsh, ["--drop=cap_sys_time", "--", "-c", shellCommand]);
+        var peer = new NtpsecPeer(output, directory, process, logFile);
+        try
+        {
+            await peer.WaitUntilListeningAsync();
+            peer.RequireNoClockCapability();
+            await peer.WaitUntilOrphanAsync();
+        }
+        catch
+        {
+            await peer.DisposeAsync();
+            throw;
+        }
+
+        return peer;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.StopAsync(TimeSpan.FromSeconds(5));
+        _process.WriteTo(_output, $"--- {LogFile} ---\n{Log.TrimEnd()}");
+        await _process.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private async Task WaitUntilListeningAsync()
+    {
+        string listening = $"Listen normally on";
+        string endpoint = $"{Address}:{Port}";
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            if (Log.Split('\n').Any(line => line.Contains(listening, StringComparison.Ordinal) && line.Contains(endpoint, StringComparison.Ordinal)))
+            {
+                return;
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InteropSetupException(
+                    $"ntpd exited with code {_process.ExitCode} at start\n$ {_process.CommandLine}\n{_process.Output}\n--- {LogFile} ---\n{Log}");
+            }
+
+            if (stopwatch.Elapsed > s_startTimeout)
+            {
+                throw new InteropSetupException(
+                    $"ntpd did not log \"{listening} ... {endpoint}\" within {s_startTimeout.TotalSeconds:F0} s\n{_process.Output}\n--- {LogFile} ---\n{Log}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    // Right after start ntpd answers stratum 0 (unsynchronized); orphan mode begins at its first
+    // one-second timer tick even with orphanwait 0.
+    private async Task WaitUntilOrphanAsync()
+    {
+        int? stratum = await SntpProbe.WaitForStratumAsync(new IPEndPoint(IPAddress.Parse(Address), Port), OrphanStratum, s_startTimeout);
+        if (stratum != OrphanStratum)
+        {
+            throw new InteropSetupException(
+                $"ntpd did not serve orphan stratum {OrphanStratum} within {s_startTimeout.TotalSeconds:F0} s (last answer: {stratum?.ToString(CultureInfo.InvariantCulture) ?? "none"})\n--- {LogFile} ---\n{Log}");
+        }
+    }
+
+    // The one guarantee that ntpd cannot move this machine's clock: CAP_SYS_TIME is not in its effective set.
+    private void RequireNoClockCapability()
+    {
+        string status = File.ReadAllText($"/proc/{_process.Id}/status");
+        Match effective = CapEffPattern().Match(status);
+        if (!effective.Success)
+        {
+            throw new InteropSetupException($"cannot read ntpd's capabilities from /proc/{_process.Id}/status");
+        }
+
+        ulong capabilities = ulong.Parse(effective.Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        if ((capabilities & (1UL << CapSysTime)) != 0)
+        {
+            throw new InteropSetupException($"ntpd (pid {_process.Id}) has CAP_SYS_TIME (CapEff {effective.Groups[1].Value}); stopped it");
+        }
+    }
+
+    [GeneratedRegex(@"authreadkeys: added (\d+) keys")]
+    private static partial Regex KeysAddedPattern();
+
+    [GeneratedRegex(@"^CapEff:\s*([0-9a-fA-F]+)", RegexOptions.Multiline)]
+    private static partial Regex CapEffPattern();
+}
