@@ -15,5 +15,5 @@ public interface ISystemClock
     sbyte Precision { get; }
 
     /// <summary>Current time as an NTP timestamp.</summary>
-    NtpTimestamp NtpNow => NtpTimestamp.FromUnixTimeNanoseconds(UnixNanoseconds);
+    NtpTimestamp NtpNow { get; }
 }

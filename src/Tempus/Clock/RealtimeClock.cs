@@ -1,3 +1,5 @@
+using Tempus.Protocol;
+
 namespace Tempus.Clock;
 
 /// <summary>
@@ -16,6 +18,9 @@ public sealed class RealtimeClock : ISystemClock
 
     /// <inheritdoc/>
     public long UnixNanoseconds => Interop.Libc.ClockGetTimeNanoseconds(Interop.Libc.CLOCK_REALTIME);
+
+    /// <inheritdoc/>
+    public NtpTimestamp NtpNow => NtpTimestamp.FromUnixTimeNanoseconds(UnixNanoseconds);
 
     /// <inheritdoc/>
     public sbyte Precision { get; }

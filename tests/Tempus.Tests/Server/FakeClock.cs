@@ -1,4 +1,5 @@
 using Tempus.Clock;
+using Tempus.Protocol;
 
 namespace Tempus.Tests.Server;
 
@@ -15,6 +16,8 @@ internal sealed class FakeClock : ISystemClock
     public long Step { get; set; } = 1_000;
 
     public long UnixNanoseconds => Interlocked.Add(ref _now, Step) - Step;
+
+    public NtpTimestamp NtpNow => NtpTimestamp.FromUnixTimeNanoseconds(UnixNanoseconds);
 
     public sbyte Precision => -20;
 }

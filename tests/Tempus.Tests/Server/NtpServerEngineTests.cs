@@ -206,14 +206,23 @@ public sealed class NtpServerEngineTests : IDisposable
     [Theory]
     [InlineData(NtpMode.Server)]
     [InlineData(NtpMode.Broadcast)]
-    [InlineData(NtpMode.Control)]
-    [InlineData(NtpMode.Private)]
     [InlineData(NtpMode.SymmetricActive)]
     public void NonClientModesAreDropped(NtpMode mode)
     {
         NtpServerEngine engine = CreateEngine();
         Assert.Equal(0, engine.Process(Request(mode: mode), s_loopback, NtpTimestamp.FromDateTime(s_start), new byte[NtpServerEngine.MaxResponseSize], out ServerOutcome outcome));
         Assert.Equal(ServerOutcome.DroppedNotClientMode, outcome);
+    }
+
+    [Theory]
+    [InlineData(NtpMode.Control)]
+    [InlineData(NtpMode.Private)]
+    public void ControlAndPrivateModePacketsAreNotTimePacketsAndAreDroppedAsMalformed(NtpMode mode)
+    {
+        // ntpq/ntpdc messages (modes 6 and 7) do not use the 48-byte header; we do not serve them.
+        NtpServerEngine engine = CreateEngine();
+        Assert.Equal(0, engine.Process(Request(mode: mode), s_loopback, NtpTimestamp.FromDateTime(s_start), new byte[NtpServerEngine.MaxResponseSize], out ServerOutcome outcome));
+        Assert.Equal(ServerOutcome.DroppedMalformed, outcome);
     }
 
     [Fact]

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The main job on loopback, with everything it needs generated in a private state folder:
+# build, generate a key file, start tempusd (clock control off), query it with a key, print, stop.
+# Touches no system clock and nothing outside the repository's .tempus-demo/ folder.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+echo "== building (Release)"
+dotnet build src/Tempus.Daemon -c Release -nologo -v quiet
+dotnet build src/Tempus.Cli -c Release -nologo -v quiet
+tempusd="$repo/artifacts/bin/Tempus.Daemon/release/tempusd"
+tempusctl="$repo/artifacts/bin/Tempus.Cli/release/tempusctl"
+
+state="$repo/.tempus-demo"
+rm -rf "$state"
+mkdir -m 700 -p "$state"
+
+echo "== generating keys: $state/tempus.keys"
+"$tempusctl" keygen --output "$state/tempus.keys" --format chrony
+
+port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$state/tempus.conf" <<CONF
+# Demo server: loopback only, authenticated with the generated keys.
+bindaddress 127.0.0.1
+port $port
+allow 127.0.0.0/8
+local stratum 3
+keyfile $state/tempus.keys
+trustedkey 1-20
+CONF
+echo "== config: $state/tempus.conf"
+cat "$state/tempus.conf"
+
+echo "== starting tempusd -x -f $state/tempus.conf"
+"$tempusd" -x -f "$state/tempus.conf" 2>"$state/tempusd.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$state/tempusd.log" && break
+  kill -0 $pid 2>/dev/null || { cat "$state/tempusd.log"; exit 1; }
+  sleep 0.1
+done
+cat "$state/tempusd.log"
+
+for key in 1 11; do
+  echo "== tempusctl query 127.0.0.1 --port $port --key $key --keyfile $state/tempus.keys"
+  "$tempusctl" query 127.0.0.1 --port "$port" --key "$key" --keyfile "$state/tempus.keys"
+done
+echo "== the same as JSON"
+"$tempusctl" query 127.0.0.1 --port "$port" --key 1 --keyfile "$state/tempus.keys" --json
+
+echo "== stopping tempusd"
+kill -TERM $pid
+wait $pid || true
+trap - EXIT
+tail -n 1 "$state/tempusd.log"

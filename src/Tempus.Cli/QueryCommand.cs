@@ -1,0 +1,217 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tempus.Auth;
+using Tempus.Clock;
+using Tempus.Ntp;
+using Tempus.Protocol;
+
+namespace Tempus.Cli;
+
+/// <summary><c>tempusctl query HOST</c>: a one-shot client like ntpdig/sntp, with the authentication result.</summary>
+internal static class QueryCommand
+{
+    public static Command Create()
+    {
+        var host = new Argument<string>("host") { Description = "server name or address" };
+        var port = new Option<int>("--port", "-p") { Description = "NTP port", DefaultValueFactory = _ => 123 };
+        var keyId = new Option<uint?>("--key", "-k") { Description = "symmetric key id to authenticate with (needs --keyfile)" };
+        var keyFile = new Option<string?>("--keyfile") { Description = "key file (chrony or ntp.keys format)" };
+        var timeout = new Option<double>("--timeout", "-t") { Description = "seconds to wait for each response", DefaultValueFactory = _ => 5 };
+        var samples = new Option<int>("--samples", "-c") { Description = "number of exchanges; the one with the lowest delay is reported", DefaultValueFactory = _ => 1 };
+        var interval = new Option<double>("--interval") { Description = "seconds between exchanges when --samples > 1", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        var command = new Command("query", "query an NTP server once and print offset, delay and how the answer was authenticated")
+        {
+            host, port, keyId, keyFile, timeout, samples, interval, json,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(host)!,
+            parse.GetValue(port),
+            parse.GetValue(keyId),
+            parse.GetValue(keyFile),
+            parse.GetValue(timeout),
+            parse.GetValue(samples),
+            parse.GetValue(interval),
+            parse.GetValue(json),
+            cancellationToken));
+        return command;
+    }
+
+    private static string? Validate(uint? keyId, string? keyFile, int port, int samples, double timeout, double interval) =>
+        keyId is not null && keyFile is null ? "--key needs --keyfile"
+        : port is < 1 or > 65535 ? "--port must be 1-65535"
+        : samples is < 1 or > 100 ? "--samples must be 1-100"
+        : !(timeout > 0 && timeout <= 600) ? "--timeout must be more than 0 and at most 600 seconds"
+        : !(interval >= 0 && interval <= 600) ? "--interval must be 0-600 seconds"
+        : null;
+
+    private static async Task<int> RunAsync(string host, int port, uint? keyId, string? keyFile, double timeoutSeconds, int samples, double intervalSeconds, bool json, CancellationToken cancellationToken)
+    {
+        if (Validate(keyId, keyFile, port, samples, timeoutSeconds, intervalSeconds) is string problem)
+        {
+            Console.Error.WriteLine($"tempusctl: {problem}");
+            return ExitCodes.Usage;
+        }
+
+        TimeSpan timeout = TimeSpan.FromSeconds(timeoutSeconds);
+        TimeSpan interval = TimeSpan.FromSeconds(intervalSeconds);
+
+        KeyRing? ring = null;
+        SymmetricKey? key = null;
+        try
+        {
+            if (keyId is uint id)
+            {
+                var warnings = new List<KeyFileWarning>();
+                try
+                {
+                    ring = KeyRing.Load(keyFile!, warnings);
+                }
+                catch (KeyFileException e)
+                {
+                    Console.Error.WriteLine($"tempusctl: {e.Message}");
+                    return ExitCodes.KeyError;
+                }
+
+                foreach (KeyFileWarning warning in warnings)
+                {
+                    Console.Error.WriteLine($"tempusctl: warning: {warning}");
+                }
+
+                if (!ring.TryGetKey(id, out SymmetricKey? found))
+                {
+                    Console.Error.WriteLine($"tempusctl: key {id} is not in {keyFile}");
+                    return ExitCodes.KeyError;
+                }
+
+                key = found;
+            }
+
+            var client = new NtpClient(RealtimeClock.Instance);
+            var results = new List<NtpQueryResult>();
+            for (int i = 0; i < samples; i++)
+            {
+                if (i > 0)
+                {
+                    await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+                }
+
+                results.Add(await client.QueryAsync(host, port, key, timeout, cancellationToken).ConfigureAwait(false));
+            }
+
+            NtpQueryResult best = results.MinBy(r => r.Delay)!;
+            Console.Write(json ? FormatJson(best, results) : FormatText(best, results));
+            return ExitCodes.Success;
+        }
+        catch (NtpQueryException e)
+        {
+            Console.Error.WriteLine($"tempusctl: {e.Message}");
+            return e.Error switch
+            {
+                NtpQueryError.Timeout => ExitCodes.Timeout,
+                NtpQueryError.Unreachable => ExitCodes.Unreachable,
+                NtpQueryError.AuthenticationFailed => ExitCodes.AuthenticationFailed,
+                NtpQueryError.CryptoNak => ExitCodes.CryptoNak,
+                NtpQueryError.KissOfDeath => ExitCodes.KissOfDeath,
+                _ => ExitCodes.InvalidResponse,
+            };
+        }
+        finally
+        {
+            ring?.Dispose();
+        }
+    }
+
+    internal static string LeapName(LeapIndicator leap) => leap switch
+    {
+        LeapIndicator.NoWarning => "none",
+        LeapIndicator.InsertSecond => "insert",
+        LeapIndicator.DeleteSecond => "delete",
+        _ => "unsynchronized",
+    };
+
+    internal static string AuthenticationName(AuthenticationMode mode) => mode switch
+    {
+        AuthenticationMode.SymmetricKey => "symmetric-key",
+        AuthenticationMode.Nts => "nts",
+        _ => "none",
+    };
+
+    internal static string FormatText(NtpQueryResult best, IReadOnlyList<NtpQueryResult> all)
+    {
+        NtpPacketHeader h = best.Header;
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        if (all.Count > 1)
+        {
+            foreach (NtpQueryResult r in all)
+            {
+                text.Append(c, $"sample: offset {r.Offset:+0.000000000;-0.000000000} s, delay {r.Delay:0.000000000} s\n");
+            }
+        }
+
+        DateTime serverTime = h.TransmitTimestamp.ToDateTime(DateTime.UtcNow);
+        text.Append(c, $"server {best.Host} ({best.Server}), NTPv{h.Version}, stratum {h.Stratum}, refid {ReferenceId.Format(h.ReferenceId, h.Stratum)}, leap {LeapName(h.Leap)}\n");
+        text.Append(c, $"time {serverTime:yyyy-MM-ddTHH:mm:ss.fffffffZ} (server transmit)\n");
+        text.Append(c, $"offset {best.Offset:+0.000000000;-0.000000000} s, delay {best.Delay:0.000000000} s\n");
+        text.Append(c, $"precision 2^{h.Precision} ({Math.Pow(2, h.Precision) * 1e6:0.###} us), root delay {h.RootDelay.ToSeconds():0.000000} s, root dispersion {h.RootDispersion.ToSeconds():0.000000} s\n");
+        text.Append(best.Authentication switch
+        {
+            AuthenticationMode.SymmetricKey => $"authenticated: symmetric key {best.KeyId} ({MacAlgorithms.ChronyName(best.KeyAlgorithm!.Value)})\n",
+            AuthenticationMode.Nts => "authenticated: NTS\n",
+            _ => "authenticated: no (plain NTP; anyone on the path could have changed this answer)\n",
+        });
+        return text.ToString();
+    }
+
+    internal static string FormatJson(NtpQueryResult best, IReadOnlyList<NtpQueryResult> all)
+    {
+        NtpPacketHeader h = best.Header;
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false }))
+        {
+            w.WriteStartObject();
+            w.WriteString("server", best.Server.Address.ToString());
+            w.WriteString("host", best.Host);
+            w.WriteNumber("port", best.Server.Port);
+            w.WriteNumber("offset", best.Offset);
+            w.WriteNumber("delay", best.Delay);
+            w.WriteNumber("stratum", h.Stratum);
+            w.WriteString("leap", LeapName(h.Leap));
+            w.WriteString("refid", ReferenceId.Format(h.ReferenceId, h.Stratum));
+            w.WriteNumber("version", h.Version);
+            w.WriteNumber("precision", h.Precision);
+            w.WriteNumber("rootDelay", h.RootDelay.ToSeconds());
+            w.WriteNumber("rootDispersion", h.RootDispersion.ToSeconds());
+            w.WriteNumber("rootDistance", best.RootDistance);
+            w.WriteString("serverTime", h.TransmitTimestamp.ToDateTime(DateTime.UtcNow).ToString("O", CultureInfo.InvariantCulture));
+            w.WriteString("authentication", AuthenticationName(best.Authentication));
+            if (best.KeyId is uint id)
+            {
+                w.WriteNumber("keyId", id);
+                w.WriteString("keyType", MacAlgorithms.ChronyName(best.KeyAlgorithm!.Value));
+            }
+            else
+            {
+                w.WriteNull("keyId");
+                w.WriteNull("keyType");
+            }
+
+            w.WriteStartArray("samples");
+            foreach (NtpQueryResult r in all)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("offset", r.Offset);
+                w.WriteNumber("delay", r.Delay);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+}

@@ -1,0 +1,248 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Tempus.Auth;
+using Tempus.Clock;
+using Tempus.Config;
+using Tempus.Server;
+
+namespace Tempus.Daemon;
+
+/// <summary>Wires configuration, keys, clock and server together and runs until SIGTERM or SIGINT.</summary>
+internal static partial class Daemon
+{
+    public static int CheckConfig(DaemonOptions options)
+    {
+        TempusConfiguration config = ConfigParser.Check(options.ConfigPath, out IReadOnlyList<ConfigError> errors);
+        var problems = errors.Select(e => e.ToString()).ToList();
+        var warnings = new List<string>();
+        if (errors.Count == 0 && config.KeyFile is not null)
+        {
+            try
+            {
+                var keyWarnings = new List<KeyFileWarning>();
+                using KeyRing ring = KeyRing.Load(config.KeyFile, keyWarnings);
+                warnings.AddRange(keyWarnings.Select(w => w.ToString()));
+                if (config.TrustedKeys is { } trusted)
+                {
+                    foreach (uint id in trusted.Where(id => !ring.Keys.Any(k => k.Id == id)).Order())
+                    {
+                        warnings.Add($"{options.ConfigPath}: trustedkey {id} is not in {config.KeyFile}");
+                    }
+                }
+            }
+            catch (KeyFileException e)
+            {
+                problems.Add(e.Message);
+            }
+        }
+
+        foreach (string warning in warnings)
+        {
+            Console.Error.WriteLine($"warning: {warning}");
+        }
+
+        foreach (string problem in problems)
+        {
+            Console.Error.WriteLine(problem);
+        }
+
+        if (problems.Count > 0)
+        {
+            Console.Error.WriteLine($"{options.ConfigPath}: {problems.Count} error(s)");
+            return 1;
+        }
+
+        Console.WriteLine($"{options.ConfigPath}: OK");
+        return 0;
+    }
+
+    public static async Task<int> RunAsync(DaemonOptions options)
+    {
+        using ILoggerFactory loggerFactory = CreateLoggerFactory(options.Verbosity);
+        ILogger logger = loggerFactory.CreateLogger("tempusd");
+
+        TempusConfiguration config;
+        try
+        {
+            config = ConfigParser.Load(options.ConfigPath);
+        }
+        catch (ConfigurationException e)
+        {
+            foreach (ConfigError error in e.Errors)
+            {
+                LogConfigError(logger, error);
+            }
+
+            return 1;
+        }
+
+        KeyRing? keys = null;
+        if (config.KeyFile is not null)
+        {
+            try
+            {
+                keys = LoadKeys(config, logger);
+            }
+            catch (KeyFileException e)
+            {
+                LogFatal(logger, e.Message);
+                return 1;
+            }
+        }
+
+        try
+        {
+            string clockControl = options.NoClockControl ? "disabled (-x): the system clock will not be adjusted" : "enabled";
+            LogStarting(logger, options.ConfigPath, clockControl);
+            ISystemClock clock = RealtimeClock.Instance;
+            var engine = new NtpServerEngine(
+                clock,
+                keys,
+                config.NtpAccess,
+                config.CryptoNak,
+                now => config.LocalStratum is int stratum ? ReferenceState.Local(stratum, now) : ReferenceState.Unsynchronized);
+
+            UdpNtpServer? server = null;
+            if (config.Port != 0)
+            {
+                if (!config.NtpAccess.HasAllowRules)
+                {
+                    LogNoAllow(logger);
+                }
+
+                try
+                {
+                    server = new UdpNtpServer(engine, clock, ServerEndpoints(config), loggerFactory.CreateLogger<UdpNtpServer>());
+                }
+                catch (SocketException e)
+                {
+                    LogFatal(logger, e.Message);
+                    return 1;
+                }
+
+                server.Start();
+            }
+
+            using (server)
+            {
+                using var stop = new CancellationTokenSource();
+                using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+                using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+                using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+                {
+                    c.Cancel = true;
+                    LogReloadNotSupported(logger);
+                });
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                LogStopping(logger, engine.Counters.Received, engine.Counters.Responded, engine.Counters.Dropped);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            keys?.Dispose();
+        }
+    }
+
+    private static KeyRing LoadKeys(TempusConfiguration config, ILogger logger)
+    {
+        var warnings = new List<KeyFileWarning>();
+        KeyRing ring = KeyRing.Load(config.KeyFile!, warnings);
+        foreach (KeyFileWarning warning in warnings)
+        {
+            LogKeyWarning(logger, warning);
+        }
+
+        ring.SetTrustedKeys(config.TrustedKeys);
+        if (config.TrustedKeys is { } trusted)
+        {
+            foreach (uint id in trusted.Where(id => !ring.Keys.Any(k => k.Id == id)).Order())
+            {
+                LogMissingTrustedKey(logger, id, config.KeyFile!);
+            }
+        }
+
+        LogKeysLoaded(logger, ring.Count, config.KeyFile!);
+        return ring;
+    }
+
+    private static IEnumerable<IPEndPoint> ServerEndpoints(TempusConfiguration config)
+    {
+        if (config.BindAddress is null && config.BindAddress6 is null)
+        {
+            // Dual-mode [::] serves IPv4 and IPv6 from one socket, as chrony's default does.
+            yield return new IPEndPoint(IPAddress.IPv6Any, config.Port);
+            yield break;
+        }
+
+        if (config.BindAddress is not null)
+        {
+            yield return new IPEndPoint(config.BindAddress, config.Port);
+        }
+
+        if (config.BindAddress6 is not null)
+        {
+            yield return new IPEndPoint(config.BindAddress6, config.Port);
+        }
+    }
+
+    private static ILoggerFactory CreateLoggerFactory(int verbosity) => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(verbosity switch { 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace });
+        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
+        {
+            // Under systemd: syslog priority prefixes, one line per message, no colours.
+            builder.AddSystemdConsole(o => o.IncludeScopes = false);
+        }
+        else
+        {
+            builder.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+                o.ColorBehavior = LoggerColorBehavior.Disabled;
+            });
+        }
+
+        builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    });
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "tempusd starting with {ConfigPath}; clock control {ClockControl}")]
+    private static partial void LogStarting(ILogger logger, string configPath, string clockControl);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "tempusd stopping: {Received} requests received, {Responded} answered, {Dropped} dropped")]
+    private static partial void LogStopping(ILogger logger, long received, long responded, long dropped);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "{Message}")]
+    private static partial void LogFatal(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Critical, Message = "configuration error: {Error}")]
+    private static partial void LogConfigError(ILogger logger, ConfigError error);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogKeyWarning(ILogger logger, KeyFileWarning warning);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "trustedkey {KeyId} is not in {KeyFile}")]
+    private static partial void LogMissingTrustedKey(ILogger logger, uint keyId, string keyFile);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "loaded {Count} symmetric keys from {Path}")]
+    private static partial void LogKeysLoaded(ILogger logger, int count, string path);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "no 'allow' directive: the NTP server answers nobody (add e.g. 'allow 127.0.0.0/8')")]
+    private static partial void LogNoAllow(ILogger logger);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "SIGHUP received: reloading is not implemented yet; restart tempusd to apply changes")]
+    private static partial void LogReloadNotSupported(ILogger logger);
+}
