@@ -22,4 +22,8 @@ internal static class ThrowHelper
         throw new ArgumentException(
             "a DateTime of kind Local cannot be converted without reading the time zone; pass a UTC DateTime (DateTime.ToUniversalTime())",
             paramName);
+
+    [DoesNotReturn]
+    public static void ThrowNtsKeProtocolException(NtsKeProtocolError error, long offset, string message) =>
+        throw new NtsKeProtocolException(error, offset, message);
 }
