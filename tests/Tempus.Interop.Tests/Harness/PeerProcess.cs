@@ -101,7 +101,7 @@ public sealed class PeerProcess : IAsyncDisposable
             if (_process.HasExited)
             {
                 // Let the asynchronous readers drain what the process wrote before it died.
-                await _process.WaitForExitAsync();
+                await WaitForExitAsync(TimeSpan.FromSeconds(5));
                 throw new InteropSetupException(
                     $"{Name} exited with code {_process.ExitCode} before {description}\n$ {CommandLine}\n{Output}");
             }

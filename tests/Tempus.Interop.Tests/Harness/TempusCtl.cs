@@ -51,11 +51,17 @@ public sealed class TempusCtl
     }
 
     // Peers may need a moment after start before they serve (chronyd's local reference, NTPsec's orphan
-    // mode); repeat the query for up to `within` until it succeeds and the answer is what the test needs.
+    // mode); repeat the query for up to `within` while it times out, finds the port closed or gets an
+    // answer that is not yet what the test needs. Any other failure is final and returned at once.
     public Task<TempusQuery> QueryUntilAsync(string host, int port, Func<TempusReport, bool> isReady, TimeSpan within, int? keyId = null, string? keyFile = null) =>
         Poll.UntilAsync(
             () => QueryAsync(host, port, keyId, keyFile),
-            query => query.Command.ExitCode == TempusCtlExit.Ok && query.TryReport(out TempusReport? report) && isReady(report!),
+            query => query.Command.ExitCode switch
+            {
+                TempusCtlExit.Ok => !query.TryReport(out TempusReport? report) || isReady(report!),
+                TempusCtlExit.Timeout or TempusCtlExit.Unreachable => false,
+                _ => true,
+            },
             within,
             TimeSpan.FromSeconds(1));
 
