@@ -62,7 +62,7 @@ public static class NtsKeMessageWriter
             position += WriteList(destination.Slice(position), NtsKeRecordType.AeadAlgorithmNegotiation, request.AeadAlgorithms, static a => (ushort)a);
         }
 
-        position += WriteOptionalRecords(destination.Slice(position), request.CompliantAes128GcmSivExporter, request.Server, request.Port, critical: false);
+        position += WriteOptionalRecords(destination.Slice(position), request.CompliantAes128GcmSivExporter, request.Server, request.Port);
         position += WriteEndOfMessage(destination.Slice(position));
         written = position;
         return true;
@@ -165,7 +165,7 @@ public static class NtsKeMessageWriter
             position += n;
         }
 
-        position += WriteOptionalRecords(destination.Slice(position), response.CompliantAes128GcmSivExporter, response.Server, response.Port, critical: false);
+        position += WriteOptionalRecords(destination.Slice(position), response.CompliantAes128GcmSivExporter, response.Server, response.Port);
         foreach (byte[] cookie in response.Cookies)
         {
             NtsKeRecordWriter.TryWrite(destination.Slice(position), NtsKeRecordType.NewCookieForNtpv4, critical: false, cookie, out n);
@@ -215,7 +215,9 @@ public static class NtsKeMessageWriter
         return written;
     }
 
-    private static int WriteOptionalRecords(Span<byte> destination, bool compliantExporter, string? server, ushort? port, bool critical)
+    // RFC 8915 §4.1.7, §4.1.8: clients SHOULD NOT set the critical bit on server and port records and servers MAY;
+    // every NTS-KE client understands them, so neither side sets it.
+    private static int WriteOptionalRecords(Span<byte> destination, bool compliantExporter, string? server, ushort? port)
     {
         int position = 0;
         int n;
@@ -227,14 +229,14 @@ public static class NtsKeMessageWriter
 
         if (server is not null)
         {
-            NtsKeRecordWriter.TryWriteHeader(destination.Slice(position), NtsKeRecordType.NtpServerNegotiation, critical, server.Length, out n);
+            NtsKeRecordWriter.TryWriteHeader(destination.Slice(position), NtsKeRecordType.NtpServerNegotiation, critical: false, server.Length, out n);
             Encoding.ASCII.GetBytes(server, destination.Slice(position + NtsKeRecord.HeaderSize));
             position += n;
         }
 
         if (port is ushort value)
         {
-            NtsKeRecordWriter.TryWriteUInt16(destination.Slice(position), NtsKeRecordType.NtpPortNegotiation, critical, value, out n);
+            NtsKeRecordWriter.TryWriteUInt16(destination.Slice(position), NtsKeRecordType.NtpPortNegotiation, critical: false, value, out n);
             position += n;
         }
 

@@ -247,6 +247,16 @@ public class NtsKeMessageTests
         Assert.Equal([NtsAeadAlgorithm.AesSivCmac256], request.AeadAlgorithms);
     }
 
+    // RFC 8915 §4.1.7, §4.1.8: servers MAY set the critical bit on server and port records.
+    [Fact]
+    public void CriticalServerAndPortRecordsFromAServerAreAccepted()
+    {
+        byte[] message = Packets.Concat(s_nextProtocol, s_aead15, Ascii(0x8006, "192.0.2.7"), Record(0x8007, 0x11, 0x5C), Record(0x0005, 9, 9, 9, 9), s_endOfMessage);
+        NtsKeResponse response = NtsKeMessages.ParseResponse(message);
+        Assert.Equal("192.0.2.7", response.Server);
+        Assert.Equal((ushort)4444, response.Port);
+    }
+
     [Fact]
     public void AMalformedRecordIsRejectedBeforeEndOfMessageArrives()
     {
