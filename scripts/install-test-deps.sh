@@ -22,7 +22,10 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 
 ntpsec_dir="$deps/ntpsec"
 need_ntpsec=0
-[ -x "$ntpsec_dir/usr/sbin/ntpd" ] && [ -e "$ntpsec_dir/usr/lib/python3/dist-packages/ntp/libntpc.so" ] || need_ntpsec=1
+# Every program the interop tests run must be there, not only ntpd: a partial tree is unpacked again.
+for f in usr/sbin/ntpd usr/bin/ntpdig usr/sbin/ntpkeygen usr/lib/python3/dist-packages/ntp/libntpc.so; do
+  [ -e "$ntpsec_dir/$f" ] || need_ntpsec=1
+done
 
 if [ ${#need_apt[@]} -eq 0 ] && [ $need_ntpsec -eq 0 ]; then
   echo "install-test-deps: chrony, gnutls-cli, capsh and NTPsec ($ntpsec_dir) are present"
