@@ -45,4 +45,25 @@ public sealed class ChronydClientTests
         Assert.Equal(keyBits, auth.KeyLength);
         Assert.Empty(chronyd.KeyFileErrors);
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task ChronydSelectsTempusdOverIpv6()
+    {
+        using var keys = new TempDirectory("keys");
+        string keyFile = keys.WriteFile("chrony.keys", SymmetricKey.ChronyFile([SymmetricKey.Random(11, "SHA1")]));
+        await using TempusDaemon tempusd = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions
+        {
+            BindAddress = "::1",
+            Allow = ["::1"],
+            KeyFile = keyFile,
+            LocalStratum = 3,
+        });
+        await using ChronydPeer chronyd = await ChronydPeer.StartClientAsync(_paths, _output, keyFile, "::1", tempusd.Port, 11);
+
+        ChronySource source = await chronyd.WaitForSelectedSourceAsync("::1", s_selectWithin);
+
+        Assert.Equal(3, source.Stratum);
+        ChronyAuthData auth = Assert.Single(await chronyd.AuthDataAsync());
+        Assert.Equal(("SK", 11), (auth.Mode, auth.KeyId));
+    }
 }

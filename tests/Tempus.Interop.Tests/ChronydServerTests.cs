@@ -48,6 +48,20 @@ public sealed class ChronydServerTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task QueryOverIpv6IsAuthenticatedByChronyd()
+    {
+        using var keys = new TempDirectory("keys");
+        string keyFile = keys.WriteFile("chrony.keys", SymmetricKey.ChronyFile(ServerKeys()));
+        await using ChronydPeer chronyd = await ChronydPeer.StartServerAsync(_paths, _output, keyFile, localStratum: 8, address: "::1");
+
+        TempusQuery query = await _ctl.QueryUntilAsync("::1", chronyd.Port, report => report.Stratum == 8, s_serveWithin, 2, keyFile);
+
+        TempusReport report = Expect.Authenticated(query, 2, "AES128");
+        Assert.Equal(8, report.Stratum);
+        Assert.Equal(chronyd.Port, report.Port);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task QueryWithoutKeyIsUnauthenticated()
     {
         using var keys = new TempDirectory("keys");

@@ -29,7 +29,6 @@ public sealed class CryptoNakTests
         SymmetricKey key = SymmetricKey.Random(11, "SHA1");
         string chronyKeys = keys.WriteFile("chrony.keys", SymmetricKey.ChronyFile([key]));
         string wrongNtpKeys = keys.WriteFile("wrong.keys", SymmetricKey.NtpFile([key.WithRandomValue()]));
-        FreePort.RequireUdpFree(IPAddress.Parse(Address), 123, "tempusd for ntpdig");
         await using TempusDaemon tempusd = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions
         {
             BindAddress = Address,

@@ -45,15 +45,15 @@ public sealed partial class ChronydPeer : IAsyncDisposable
     public IReadOnlyList<string> KeyFileErrors =>
         Log.Split('\n').Where(line => KeyFileErrorPattern().IsMatch(line)).ToList();
 
-    // chronyd serving its local clock at the given stratum on 127.0.0.1 and a free port.
-    public static Task<ChronydPeer> StartServerAsync(PeerPaths paths, ITestOutputHelper output, string keyFile, int localStratum = 8)
+    // chronyd serving its local clock at the given stratum on a free port of 127.0.0.1 (or ::1).
+    public static Task<ChronydPeer> StartServerAsync(PeerPaths paths, ITestOutputHelper output, string keyFile, int localStratum = 8, string address = "127.0.0.1")
     {
-        int port = FreePort.Udp(IPAddress.Loopback);
+        int port = FreePort.Udp(IPAddress.Parse(address));
         return StartAsync(paths, output, port,
         [
             $"port {port}",
-            "bindaddress 127.0.0.1",
-            "allow 127.0.0.1",
+            $"bindaddress {address}",
+            $"allow {address}",
             $"local stratum {localStratum}",
             $"keyfile {keyFile}",
         ]);

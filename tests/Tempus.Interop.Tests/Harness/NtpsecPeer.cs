@@ -51,7 +51,7 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
     {
         string ntpd = paths.Ntpd;
         string capsh = paths.Capsh;
-        FreePort.RequireUdpFree(IPAddress.Loopback, Port, "NTPsec's ntpd");
+        await FreePort.RequireUdpFreeAsync(IPAddress.Loopback, Port, "NTPsec's ntpd", FreePort.FixedPortWait);
 
         var directory = new TempDirectory("ntpd");
         Directory.CreateDirectory(directory.PathOf("stats"));

@@ -18,6 +18,9 @@ public sealed record TempusdOptions
     public int LocalStratum { get; init; } = 3;
 
     public bool CryptoNak { get; init; }
+
+    // `allow` lines; the default admits all of 127/8, use ["::1"] for an IPv6 test.
+    public IReadOnlyList<string> Allow { get; init; } = ["127.0.0.0/8"];
 }
 
 // tempusd in the foreground with -x (never touches the clock), configured in chrony syntax with only the
@@ -50,7 +53,7 @@ public sealed class TempusDaemon : IAsyncDisposable
         string tempusd = paths.Tempusd;
         IPAddress address = IPAddress.Parse(options.BindAddress);
         int port = options.Port != 0 ? options.Port : FreePort.Udp(address);
-        FreePort.RequireUdpFree(address, port, "tempusd");
+        await FreePort.RequireUdpFreeAsync(address, port, "tempusd", options.Port != 0 ? FreePort.FixedPortWait : TimeSpan.Zero);
 
         var directory = new TempDirectory("tempusd");
         List<string> lines =
@@ -58,7 +61,7 @@ public sealed class TempusDaemon : IAsyncDisposable
             $"port {port}",
             $"bindaddress {options.BindAddress}",
             $"local stratum {options.LocalStratum.ToString(CultureInfo.InvariantCulture)}",
-            "allow 127.0.0.0/8",
+            .. options.Allow.Select(subnet => $"allow {subnet}"),
         ];
         if (options.KeyFile is not null)
         {
@@ -83,9 +86,12 @@ public sealed class TempusDaemon : IAsyncDisposable
         var daemon = new TempusDaemon(output, directory, process, options.BindAddress, port);
         try
         {
-            string endpoint = $"{options.BindAddress}:{port}";
+            // 127.0.0.1:123, and [::1]:123 or ::1:123 for IPv6.
+            string endpoint = new IPEndPoint(address, port).ToString();
+            string bare = $"{options.BindAddress}:{port}";
             await process.WaitForLineAsync(
-                line => line.Contains("listening on", StringComparison.OrdinalIgnoreCase) && line.Contains(endpoint, StringComparison.Ordinal),
+                line => line.Contains("listening on", StringComparison.OrdinalIgnoreCase)
+                    && (line.Contains(endpoint, StringComparison.Ordinal) || line.Contains(bare, StringComparison.Ordinal)),
                 s_startTimeout,
                 $"\"listening on {endpoint}\"");
         }
