@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Tempus.Native;
+
+namespace Tempus.Tls;
+
+/// <summary>
+/// An NTS-KE client's TLS configuration, loaded once (trusted CAs, TLS 1.3 only, ALPN <c>ntske/1</c>,
+/// certificate and host name verification) and used for any number of connections to one server name.
+/// </summary>
+public sealed class TlsClientContext : IDisposable
+{
+    private readonly SafeSslContextHandle _ctx;
+    private bool _disposed;
+
+    /// <summary>Loads the trust configuration of <paramref name="options"/>.</summary>
+    /// <exception cref="TlsConfigurationException">A trusted certificate file or directory cannot be used.</exception>
+    /// <exception cref="PlatformNotSupportedException">OpenSSL 3 (libssl.so.3) is not available.</exception>
+    public TlsClientContext(TlsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ServerName);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HandshakeTimeout, TimeSpan.Zero);
+        if (!options.UseSystemCertificates && options.TrustedCertificateFiles.Count == 0 && options.TrustedCertificateDirectories.Count == 0)
+        {
+            throw new TlsConfigurationException(
+                $"no certificate could be trusted for {options.ServerName}: system certificates are off (nosystemcert) and no ntstrustedcerts file or directory is given");
+        }
+
+        Options = options;
+        _ctx = Interop.Ssl.SslCtxCreate(isServer: false);
+        try
+        {
+            Interop.Ssl.SslCtxSetVerifyPeer(_ctx);
+            if (options.UseSystemCertificates)
+            {
+                Interop.Ssl.SslCtxSetDefaultVerifyPaths(_ctx);
+            }
+
+            foreach (string file in options.TrustedCertificateFiles)
+            {
+                LoadTrustedFile(file);
+            }
+
+            foreach (string directory in options.TrustedCertificateDirectories)
+            {
+                if (!Directory.Exists(directory))
+                {
+                    throw new TlsConfigurationException(
+                        $"trusted certificate directory '{directory}' does not exist: check ntstrustedcerts", directory);
+                }
+
+                // As chrony does for an ntstrustedcerts directory: every *.crt file in it.
+                foreach (string file in Directory.EnumerateFiles(directory, "*.crt").Order(StringComparer.Ordinal))
+                {
+                    LoadTrustedFile(file);
+                }
+            }
+
+            if (options.SkipCertificateTimeChecks)
+            {
+                Interop.Ssl.SslCtxSetVerifyFlags(_ctx, Interop.Crypto.X509_V_FLAG_NO_CHECK_TIME);
+            }
+
+            // RFC 8915 §4: the client offers ALPN ntske/1.
+            Interop.Ssl.SslCtxSetAlpnProtocols(_ctx, [7, (byte)'n', (byte)'t', (byte)'s', (byte)'k', (byte)'e', (byte)'/', (byte)'1']);
+        }
+        catch
+        {
+            _ctx.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The options this context was made from.</summary>
+    public TlsClientOptions Options { get; }
+
+    /// <summary>True when this machine has a usable OpenSSL 3 for NTS-KE.</summary>
+    public static bool IsSupported => Interop.Ssl.IsSupported;
+
+    /// <summary>Why NTS-KE's TLS cannot run on this machine, or null when <see cref="IsSupported"/>.</summary>
+    public static string? UnsupportedReason => Interop.Ssl.UnsupportedReason;
+
+    /// <summary>
+    /// Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/> and runs the TLS handshake,
+    /// both within <see cref="TlsClientOptions.HandshakeTimeout"/>. The certificate is verified against
+    /// <see cref="TlsClientOptions.ServerName"/>, which may differ from <paramref name="host"/>.
+    /// </summary>
+    /// <returns>An established session that owns the socket.</returns>
+    /// <exception cref="TlsHandshakeException">Connecting or the handshake failed; <see cref="TlsHandshakeException.Reason"/> says why.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<TlsSession> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(host);
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, IPEndPoint.MinPort);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, IPEndPoint.MaxPort);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        string peer = FormatPeer(host, port);
+        TimeSpan limit = Options.HandshakeTimeout;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TlsHandshakeException(
+                TlsFailureReason.Timeout, peer,
+                $"TCP connection to {peer} timed out after {FormatSeconds(limit)} s: is the server up, and is outbound TCP/{port} allowed by the firewall?", ex);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw ex.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => new TlsHandshakeException(
+                    TlsFailureReason.ConnectionRefused, peer,
+                    $"nothing is listening on {peer} (connection refused): is the NTS-KE server running, and is {port} its NTS-KE port (4460 by default)?", ex),
+                SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => new TlsHandshakeException(
+                    TlsFailureReason.ConnectionFailed, peer, $"cannot resolve {host}: {ex.Message}: check the server name and DNS", ex),
+                _ => new TlsHandshakeException(
+                    TlsFailureReason.ConnectionFailed, peer, $"cannot connect to {peer}: {ex.Message}: check the network route and firewall", ex),
+            };
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        // The session owns the stream, and the stream owns the socket.
+        TlsSession session = TlsSession.CreateClient(_ctx, new NetworkStream(socket, ownsSocket: true), ownsTransport: true, peer, Options);
+        try
+        {
+            await session.HandshakeWithinAsync(timeout, limit, cancellationToken).ConfigureAwait(false);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a client session over an already connected <paramref name="transport"/>; run
+    /// <see cref="TlsSession.HandshakeAsync"/> next.
+    /// </summary>
+    /// <param name="transport">The connected byte stream to the server.</param>
+    /// <param name="peer">How to name the server in messages, e.g. <c>ntp.example.com:4460</c>; defaults to the server name.</param>
+    /// <param name="ownsTransport">Whether disposing the session disposes <paramref name="transport"/>.</param>
+    public TlsSession CreateSession(Stream transport, string? peer = null, bool ownsTransport = false)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return TlsSession.CreateClient(_ctx, transport, ownsTransport, peer ?? Options.ServerName, Options);
+    }
+
+    /// <summary>Releases the OpenSSL context; sessions already created keep it alive until they are disposed.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _ctx.Dispose();
+    }
+
+    internal static string FormatPeer(string host, int port) =>
+        IPAddress.TryParse(host, out IPAddress? address) && address.AddressFamily == AddressFamily.InterNetworkV6
+            ? $"[{host}]:{port}"
+            : $"{host}:{port}";
+
+    internal static string FormatSeconds(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    private void LoadTrustedFile(string file)
+    {
+        try
+        {
+            Interop.Ssl.SslCtxLoadVerifyFile(_ctx, file);
+        }
+        catch (OpenSslException ex)
+        {
+            throw new TlsConfigurationException(
+                $"cannot load trusted certificates from '{file}': {ex.Reasons ?? "no certificate found"}: check ntstrustedcerts (a PEM file of CA certificates)", file, ex);
+        }
+    }
+}
