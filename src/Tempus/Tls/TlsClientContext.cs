@@ -76,6 +76,9 @@ public sealed class TlsClientContext : IDisposable
     /// <summary>The options this context was made from.</summary>
     public TlsClientOptions Options { get; }
 
+    /// <summary>The OpenSSL context, for tests that attach OpenSSL diagnostics (e.g. a key log).</summary>
+    internal SafeSslContextHandle Handle => _ctx;
+
     /// <summary>True when this machine has a usable OpenSSL 3 for NTS-KE.</summary>
     public static bool IsSupported => Interop.Ssl.IsSupported;
 
