@@ -36,6 +36,8 @@ public sealed class TlsSession : IDisposable
     private SessionState _state;
     private int _busy;
     private bool _transportEof;
+    private bool _closeNotifyReceived;
+    private bool _closeNotifySent;
 
     private TlsSession(SafeSslContextHandle ctx, bool isServer, Stream transport, bool ownsTransport, string peer, TimeSpan handshakeTimeout, string? serverName)
     {
@@ -66,7 +68,6 @@ public sealed class TlsSession : IDisposable
         New,
         Handshaking,
         Established,
-        Closed,
         Failed,
         Disposed,
     }
@@ -115,15 +116,17 @@ public sealed class TlsSession : IDisposable
     }
 
     /// <summary>
-    /// Reads decrypted application data. Returns 0 when the peer has sent close_notify.
+    /// Reads decrypted application data. Returns 0 once the peer has sent close_notify. Reading still works
+    /// after <see cref="ShutdownAsync"/> (an NTS-KE client may close its side before the response arrives).
+    /// Cancelling a read ends the session.
     /// </summary>
     /// <exception cref="TlsException">The connection broke, or the peer closed TCP without close_notify (the data may be truncated).</exception>
     public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        EnterOperation(SessionState.Established, SessionState.Closed);
+        EnterOperation();
         try
         {
-            if (buffer.IsEmpty || _state == SessionState.Closed)
+            if (buffer.IsEmpty || _closeNotifyReceived)
             {
                 return 0;
             }
@@ -131,27 +134,30 @@ public sealed class TlsSession : IDisposable
             while (true)
             {
                 SslStatus status = SslRead(_ssl, buffer.Span, out int read, out OpenSslException? error);
+                if (status == SslStatus.Error)
+                {
+                    await TryFlushOutputAsync(cancellationToken).ConfigureAwait(false);
+                    throw Fail(CreateIoException("reading from", error!));
+                }
 
-                // Reading can make OpenSSL answer (a KeyUpdate, an alert): send that first.
+                // Reading can make OpenSSL answer (a KeyUpdate): send that first.
                 await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
                 switch (status)
                 {
                     case SslStatus.Ok:
                         return read;
                     case SslStatus.Closed:
-                        _state = SessionState.Closed;
+                        _closeNotifyReceived = true;
                         return 0;
-                    case SslStatus.WantRead:
+                    default:
                         await FillInputAsync(cancellationToken).ConfigureAwait(false);
                         continue;
-                    default:
-                        throw Fail(CreateIoException("reading from", error!));
                 }
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException && _state == SessionState.Established)
         {
-            // A read cut off halfway leaves OpenSSL's record state unknown: the session cannot go on.
+            // A read cut off halfway leaves the byte streams in an unknown state: the session cannot go on.
             _state = SessionState.Failed;
             throw;
         }
@@ -161,13 +167,19 @@ public sealed class TlsSession : IDisposable
         }
     }
 
-    /// <summary>Encrypts and sends all of <paramref name="buffer"/>.</summary>
+    /// <summary>Encrypts and sends all of <paramref name="buffer"/>. Cancelling a write ends the session.</summary>
     /// <exception cref="TlsException">The connection broke.</exception>
+    /// <exception cref="InvalidOperationException">This side has already sent close_notify (<see cref="ShutdownAsync"/>).</exception>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        EnterOperation(SessionState.Established, SessionState.Established);
+        EnterOperation();
         try
         {
+            if (_closeNotifySent)
+            {
+                throw new InvalidOperationException($"the TLS session with {Peer} is shut down for writing (ShutdownAsync was called)");
+            }
+
             if (buffer.IsEmpty)
             {
                 return;
@@ -193,17 +205,18 @@ public sealed class TlsSession : IDisposable
     }
 
     /// <summary>
-    /// Sends close_notify (RFC 8915 §4: each side closes after its request or response). Does not wait for
-    /// the peer's close_notify, which RFC 8446 §6.1 allows. Does nothing if the session is not established.
+    /// Sends close_notify (RFC 8915 §4: each side sends it after its request or response). Does not wait
+    /// for the peer's, which RFC 8446 §6.1 allows; <see cref="ReadAsync"/> still works afterwards. Does
+    /// nothing if the session is not established or close_notify was already sent.
     /// </summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {
-        if (_state is not (SessionState.Established or SessionState.Closed))
+        if (_state != SessionState.Established || _closeNotifySent)
         {
             return;
         }
 
-        EnterOperation(SessionState.Established, SessionState.Closed);
+        EnterOperation();
         try
         {
             if (SslShutdown(_ssl, out OpenSslException? error) != SslStatus.Ok)
@@ -211,7 +224,7 @@ public sealed class TlsSession : IDisposable
                 throw Fail(CreateIoException("closing", error!));
             }
 
-            _state = SessionState.Closed;
+            _closeNotifySent = true;
             await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
             await _transport.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -232,7 +245,7 @@ public sealed class TlsSession : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(label);
         ObjectDisposedException.ThrowIf(_state == SessionState.Disposed, this);
-        if (_state is not (SessionState.Established or SessionState.Closed))
+        if (_state != SessionState.Established)
         {
             throw new InvalidOperationException($"keying material can only be exported after a successful handshake (session is {_state})");
         }
@@ -277,7 +290,7 @@ public sealed class TlsSession : IDisposable
 
     internal async Task HandshakeWithinAsync(CancellationTokenSource timeout, TimeSpan reportedTimeout, CancellationToken cancellationToken)
     {
-        EnterOperation(SessionState.New, SessionState.New);
+        EnterOperation(SessionState.New);
         _state = SessionState.Handshaking;
         try
         {
@@ -543,17 +556,16 @@ public sealed class TlsSession : IDisposable
         return exception;
     }
 
-    private void EnterOperation(SessionState allowed, SessionState alsoAllowed)
+    private void EnterOperation(SessionState required = SessionState.Established)
     {
         ObjectDisposedException.ThrowIf(_state == SessionState.Disposed, this);
-        if (_state != allowed && _state != alsoAllowed)
+        if (_state != required)
         {
             throw new InvalidOperationException(_state switch
             {
                 SessionState.New => "the TLS handshake has not been run; call HandshakeAsync first",
                 SessionState.Failed => $"the TLS session with {Peer} has failed and cannot be used",
-                SessionState.Closed => $"the TLS session with {Peer} is closed",
-                _ => $"the TLS session with {Peer} is {_state}",
+                _ => $"the TLS session with {Peer} is {_state}; expected {required}",
             });
         }
 

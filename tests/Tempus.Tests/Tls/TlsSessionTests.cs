@@ -127,6 +127,47 @@ public sealed class TlsSessionTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task ClientMayCloseAfterItsRequestAndStillReadTheResponse()
+    {
+        // RFC 8915 §4: each side sends close_notify after its request or response.
+        (TlsSession client, TlsSession server) = await ConnectAsync(ServerOptions(_pki.Localhost), ClientOptions());
+        using (client)
+        using (server)
+        {
+            await client.WriteAsync(new byte[] { 0x80, 0x00, 0x00, 0x00 });
+            await client.ShutdownAsync();
+            await Assert.ThrowsAsync<InvalidOperationException>(() => client.WriteAsync(new byte[] { 1 }).AsTask());
+
+            Assert.Equal(new byte[] { 0x80, 0x00, 0x00, 0x00 }, await ReadExactlyAsync(server, 4));
+            Assert.Equal(0, await server.ReadAsync(new byte[16]).AsTask().WaitAsync(s_testLimit));
+
+            // The server may still answer after the client's close_notify.
+            await server.WriteAsync(new byte[] { 0x80, 0x00, 0x00, 0x00, 0x42 });
+            await server.ShutdownAsync();
+
+            Assert.Equal(new byte[] { 0x80, 0x00, 0x00, 0x00, 0x42 }, await ReadExactlyAsync(client, 5));
+            Assert.Equal(0, await client.ReadAsync(new byte[16]).AsTask().WaitAsync(s_testLimit));
+
+            // Keys can still be exported after both close_notify alerts.
+            client.ExportKeyingMaterial(NtsExporterLabel, [0, 0, 0, 0x0F, 0], new byte[32]);
+        }
+    }
+
+    [Fact]
+    public async Task CancelledReadEndsTheSession()
+    {
+        (TlsSession client, TlsSession server) = await ConnectAsync(ServerOptions(_pki.Localhost), ClientOptions());
+        using (client)
+        using (server)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => server.ReadAsync(new byte[16], cts.Token).AsTask().WaitAsync(s_testLimit));
+            Assert.False(server.IsEstablished);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => server.ReadAsync(new byte[16]).AsTask());
+        }
+    }
+
+    [Fact]
     public async Task PeerClosingWithoutCloseNotifyIsAnError()
     {
         (TlsSession client, TlsSession server) = await ConnectAsync(ServerOptions(_pki.Localhost), ClientOptions());
