@@ -134,7 +134,7 @@ internal static partial class Daemon
                 using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
                 {
                     c.Cancel = true;
-                    LogReloadNotSupported(logger);
+                    ReloadKeys(options, engine, logger);
                 });
                 try
                 {
@@ -152,6 +152,24 @@ internal static partial class Daemon
         finally
         {
             keys?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// SIGHUP: re-reads the key file and trusted keys from the configuration. A broken key file or config
+    /// keeps the keys in service and says why, so a typo never leaves the server without its keys.
+    /// </summary>
+    private static void ReloadKeys(DaemonOptions options, NtpServerEngine engine, ILogger logger)
+    {
+        try
+        {
+            TempusConfiguration config = ConfigParser.Load(options.ConfigPath);
+            engine.ReplaceKeys(config.KeyFile is null ? null : LoadKeys(config, logger));
+            LogReloaded(logger, options.ConfigPath);
+        }
+        catch (Exception e) when (e is ConfigurationException or KeyFileException)
+        {
+            LogReloadFailed(logger, e.Message);
         }
     }
 
@@ -243,6 +261,9 @@ internal static partial class Daemon
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "no 'allow' directive: the NTP server answers nobody (add e.g. 'allow 127.0.0.0/8')")]
     private static partial void LogNoAllow(ILogger logger);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "SIGHUP received: reloading is not implemented yet; restart tempusd to apply changes")]
-    private static partial void LogReloadNotSupported(ILogger logger);
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "SIGHUP: symmetric keys reloaded as configured in {ConfigPath} (other settings apply at restart)")]
+    private static partial void LogReloaded(ILogger logger, string configPath);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "SIGHUP: reload failed, keeping the keys in service: {Reason}")]
+    private static partial void LogReloadFailed(ILogger logger, string reason);
 }

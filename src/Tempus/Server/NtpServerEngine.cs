@@ -44,7 +44,7 @@ public sealed class NtpServerEngine
     public const int MaxResponseSize = NtpPacketHeader.Size + 4 + 20;
 
     private readonly ISystemClock _clock;
-    private readonly KeyRing? _keys;
+    private KeyRing? _keys;
     private readonly AccessRules _access;
     private readonly bool _cryptoNak;
     private readonly Func<NtpTimestamp, ReferenceState> _reference;
@@ -63,6 +63,13 @@ public sealed class NtpServerEngine
         _cryptoNak = cryptoNak;
         _reference = reference;
     }
+
+    /// <summary>
+    /// Replaces the key ring (SIGHUP reload). Workers pick up the new ring on their next request; a request
+    /// already being processed finishes with the old one, which is therefore not disposed here: its keys are
+    /// released by their SafeHandles' finalizers once no worker holds them.
+    /// </summary>
+    public void ReplaceKeys(KeyRing? keys) => Volatile.Write(ref _keys, keys);
 
     /// <summary>Counters for monitoring.</summary>
     public ServerCounters Counters { get; } = new();
@@ -100,7 +107,8 @@ public sealed class NtpServerEngine
         if (layout.HasMac)
         {
             // RFC 5905 §9.2 / chrony: an unknown key or a bad MAC gets no answer (a crypto-NAK only if asked for).
-            if (_keys is null || !_keys.TryGetKey(layout.MacKeyId, out key!))
+            KeyRing? keys = Volatile.Read(ref _keys);
+            if (keys is null || !keys.TryGetKey(layout.MacKeyId, out key!))
             {
                 Counters.CountUnknownKey();
                 return Refuse(header, receiveTime, response, ServerOutcome.DroppedUnknownKey, out outcome);

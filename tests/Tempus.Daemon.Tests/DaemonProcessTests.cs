@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Tempus.Auth;
+using Tempus.Clock;
+using Tempus.Ntp;
+
+namespace Tempus.Daemon.Tests;
+
+/// <summary>The real tempusd apphost on loopback, with clock control off.</summary>
+public sealed class DaemonProcessTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tempusd-process-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static async Task<Process> StartAsync(string config, List<string> log)
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "tempusd");
+        Assert.True(File.Exists(path), $"tempusd apphost not found at {path}");
+        var info = new ProcessStartInfo(path) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add("-x");
+        info.ArgumentList.Add("-f");
+        info.ArgumentList.Add(config);
+        var process = Process.Start(info)!;
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (log)
+            {
+                log.Add(e.Data);
+            }
+
+            if (e.Data.Contains("listening on", StringComparison.Ordinal))
+            {
+                listening.TrySetResult();
+            }
+        };
+        process.BeginErrorReadLine();
+        await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        return process;
+    }
+
+    private static async Task<int> StopAsync(Process process)
+    {
+        Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await process.WaitForExitAsync(timeout.Token);
+        return process.ExitCode;
+    }
+
+    private static async Task<NtpQueryResult> QueryAsync(int port, string keyFile, uint keyId)
+    {
+        using var ring = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        Assert.True(ring.TryGetKey(keyId, out SymmetricKey? key));
+        return await new NtpClient(RealtimeClock.Instance).QueryAsync("127.0.0.1", port, key, TimeSpan.FromSeconds(1), CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task SighupReloadsTheKeyFileWithoutARestart()
+    {
+        int port = FreeUdpPort();
+        string keys = Path.Combine(_dir, "keys");
+        string clientKeys = Path.Combine(_dir, "client.keys");
+        File.WriteAllText(keys, "11 SHA1 HEX:00112233445566778899AABBCCDDEEFF00112233\n");
+        File.WriteAllText(clientKeys, "11 SHA1 HEX:00112233445566778899AABBCCDDEEFF00112233\n12 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
+        File.SetUnixFileMode(keys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.SetUnixFileMode(clientKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        string config = Path.Combine(_dir, "tempus.conf");
+        File.WriteAllText(config, $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nlocal stratum 5\nkeyfile {keys}\n");
+        var log = new List<string>();
+        using Process daemon = await StartAsync(config, log);
+        try
+        {
+            Assert.Equal(11u, (await QueryAsync(port, clientKeys, 11)).KeyId);
+            NtpQueryException before = await Assert.ThrowsAsync<NtpQueryException>(() => QueryAsync(port, clientKeys, 12));
+            Assert.Equal(NtpQueryError.Timeout, before.Error);
+
+            File.WriteAllText(keys, File.ReadAllText(clientKeys));
+            Process.Start("kill", ["-HUP", daemon.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+
+            NtpQueryResult after = await RetryAsync(() => QueryAsync(port, clientKeys, 12));
+            Assert.Equal(12u, after.KeyId);
+
+            // A broken key file on reload keeps the keys in service.
+            File.WriteAllText(keys, "12 AES128 HEX:00\n");
+            Process.Start("kill", ["-HUP", daemon.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+            await RetryAsync(() => Task.FromResult(log.Any(l => l.Contains("reload failed", StringComparison.Ordinal)) ? 0 : throw new InvalidOperationException("no reload failure logged")));
+            Assert.Equal(12u, (await QueryAsync(port, clientKeys, 12)).KeyId);
+        }
+        finally
+        {
+            Assert.Equal(0, await StopAsync(daemon));
+        }
+
+        Assert.Contains(log, l => l.Contains("tempusd stopping", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BadConfigurationStopsTheDaemonWithEveryError()
+    {
+        string config = Path.Combine(_dir, "bad.conf");
+        File.WriteAllText(config, "port abc\nwat\n");
+        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "tempusd")) { RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("-x");
+        info.ArgumentList.Add("-f");
+        info.ArgumentList.Add(config);
+        using Process process = Process.Start(info)!;
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains($"{config}:1: port: bad port 'abc'", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{config}:2: unknown directive 'wat'", stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> action)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (Exception) when (attempt < 20)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+}
