@@ -32,6 +32,7 @@ public sealed class AesCmac : IDisposable
     private readonly SafeEvpCipherCtxHandle _cbc;
     private readonly byte[] _k1 = GC.AllocateArray<byte>(BlockSize, pinned: true);
     private readonly byte[] _k2 = GC.AllocateArray<byte>(BlockSize, pinned: true);
+    private readonly byte[] _chain = new byte[BlockSize];
     private readonly Lock _lock = new();
     private bool _disposed;
 
@@ -78,17 +79,21 @@ public sealed class AesCmac : IDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            Interop.Crypto.EvpEncryptResetIv(_cbc, ZeroBlock);
 
             // RFC 4493 §2.4: M_1 .. M_{n-1} go through the CBC chain as they are; the last block
             // (complete, or padded with 10^i) is XORed with K1 or K2 and chained like the others,
-            // so the CBC output of the last block is the tag.
+            // so the CBC output of the last block is the tag. Runs of up to ChunkSize bytes are
+            // copied to the scratch buffer and encrypted in place: one EVP call for short messages.
             int prefix = message.IsEmpty ? 0 : (message.Length - 1) & ~(BlockSize - 1);
             int offset = 0;
+            bool first = true;
             while (prefix - offset > ChunkSize - BlockSize)
             {
                 int run = Math.Min(ChunkSize, prefix - offset);
-                Interop.Crypto.EvpEncryptUpdate(_cbc, message.Slice(offset, run), buffer);
+                Span<byte> chunk = buffer[..run];
+                message.Slice(offset, run).CopyTo(chunk);
+                EncryptChained(chunk, first);
+                first = false;
                 offset += run;
             }
 
@@ -109,8 +114,7 @@ public sealed class AesCmac : IDisposable
                 Xor(last, _k2);
             }
 
-            Span<byte> run2 = buffer[..(tail + BlockSize)];
-            Interop.Crypto.EvpEncryptUpdate(_cbc, run2, run2);
+            EncryptChained(buffer[..(tail + BlockSize)], first);
             last.CopyTo(tag16);
         }
 
@@ -172,8 +176,37 @@ public sealed class AesCmac : IDisposable
 
     private void EncryptBlockCore(ReadOnlySpan<byte> block, Span<byte> output)
     {
-        Interop.Crypto.EvpEncryptResetIv(_cbc, ZeroBlock);
-        Interop.Crypto.EvpEncryptUpdate(_cbc, block[..BlockSize], output[..BlockSize]);
+        Span<byte> x = output[..BlockSize];
+        block[..BlockSize].CopyTo(x);
+        EncryptChained(x, first: true);
+    }
+
+    /// <summary>
+    /// CBC-encrypts whole blocks in place. With <paramref name="first"/>, the chain restarts from a
+    /// zero IV: the context's running IV is the last ciphertext block it produced (kept in
+    /// <see cref="_chain"/>), so XORing that block into the first plaintext block cancels it. This
+    /// replaces EVP_EncryptInit_ex, which costs more than the AES work for an NTP-sized message.
+    /// </summary>
+    private void EncryptChained(Span<byte> blocks, bool first)
+    {
+        if (first)
+        {
+            Xor(blocks, _chain);
+        }
+
+        try
+        {
+            Interop.Crypto.EvpEncryptUpdate(_cbc, blocks, blocks);
+        }
+        catch
+        {
+            // The context's chain state is unknown now: restart it from the zero IV.
+            Interop.Crypto.EvpEncryptResetIv(_cbc, ZeroBlock);
+            Array.Clear(_chain);
+            throw;
+        }
+
+        blocks[^BlockSize..].CopyTo(_chain);
     }
 
     private static void ShiftLeftOneAndReduce(ReadOnlySpan<byte> input, Span<byte> output)
