@@ -35,6 +35,57 @@ public static class ConfigParser
             c.KeyFile = d.ResolvePath(d.Arguments[0]);
         },
         ["local"] = ParseLocal,
+        ["maxntsconnections"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.MaxNtsConnections = Directive.ParseInt(d.Arguments[0], 1, 100000, "connection limit");
+        },
+        ["nocerttimecheck"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NoCertTimeCheckUpdates = Directive.ParseInt(d.Arguments[0], 0, int.MaxValue, "update count");
+        },
+        ["nosystemcert"] = (c, d) =>
+        {
+            d.ExpectArguments(0, 0);
+            c.NoSystemCertificates = true;
+        },
+        ["ntsdumpdir"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsDumpDirectory = d.ResolvePath(d.Arguments[0]);
+        },
+        ["ntsntpserver"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsNtpServer = d.Arguments[0];
+        },
+        ["ntsport"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsPort = Directive.ParseInt(d.Arguments[0], 0, 65535, "port");
+        },
+        ["ntsrefresh"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsRefreshSeconds = Directive.ParseInt(d.Arguments[0], 0, int.MaxValue, "interval");
+        },
+        ["ntsrotate"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsRotateSeconds = Directive.ParseInt(d.Arguments[0], 0, int.MaxValue, "interval");
+        },
+        ["ntsservercert"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsServerCertificates.Add(d.ResolvePath(d.Arguments[0]));
+        },
+        ["ntsserverkey"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsServerKeys.Add(d.ResolvePath(d.Arguments[0]));
+        },
+        ["ntstrustedcerts"] = ParseTrustedCerts,
         ["port"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
@@ -130,8 +181,27 @@ public static class ConfigParser
             }
         }
 
+        if (config.NtsServerCertificates.Count != config.NtsServerKeys.Count)
+        {
+            found.Add(new ConfigError(fileName, 0, $"{config.NtsServerCertificates.Count} ntsservercert but {config.NtsServerKeys.Count} ntsserverkey directives: each certificate needs its key, in the same order"));
+        }
+
         errors = found;
         return config;
+    }
+
+    private static void ParseTrustedCerts(TempusConfiguration config, Directive d)
+    {
+        // chrony: ntstrustedcerts [set-id] file|directory; set 0 is used by sources without certset.
+        d.ExpectArguments(1, 2);
+        int set = d.Arguments.Length == 2 ? Directive.ParseInt(d.Arguments[0], 0, int.MaxValue, "certificate set") : 0;
+        if (!config.NtsTrustedCertificates.TryGetValue(set, out List<string>? paths))
+        {
+            paths = new List<string>();
+            config.NtsTrustedCertificates[set] = paths;
+        }
+
+        paths.Add(d.ResolvePath(d.Arguments[^1]));
     }
 
     private static void ParseAccess(TempusConfiguration config, Directive d, bool allow)

@@ -43,4 +43,52 @@ public sealed class TempusConfiguration
     /// dropping it. chrony and NTPsec drop; classic ntpd clients expect the NAK.
     /// </summary>
     public bool CryptoNak { get; set; }
+
+    /// <summary>The standard NTS-KE port (RFC 8915 §4).</summary>
+    public const int DefaultNtsKePort = 4460;
+
+    /// <summary>Default master-key rotation interval (<c>ntsrotate</c>): one week, as chrony.</summary>
+    public const int DefaultNtsRotateSeconds = 604800;
+
+    /// <summary>Default cookie refresh interval for NTS sources (<c>ntsrefresh</c>): two weeks, as chrony.</summary>
+    public const int DefaultNtsRefreshSeconds = 1209600;
+
+    /// <summary>Server certificate chain files (<c>ntsservercert</c>), paired in order with <see cref="NtsServerKeys"/>.</summary>
+    public List<string> NtsServerCertificates { get; } = new();
+
+    /// <summary>Server private key files (<c>ntsserverkey</c>).</summary>
+    public List<string> NtsServerKeys { get; } = new();
+
+    /// <summary>TCP port of the NTS-KE server (<c>ntsport</c>).</summary>
+    public int NtsPort { get; set; } = DefaultNtsKePort;
+
+    /// <summary>NTP server name sent in the NTS-KE Server record (<c>ntsntpserver</c>); null sends none.</summary>
+    public string? NtsNtpServer { get; set; }
+
+    /// <summary>Where NTS server keys and client cookies are saved (<c>ntsdumpdir</c>); null keeps them in memory only.</summary>
+    public string? NtsDumpDirectory { get; set; }
+
+    /// <summary>Seconds between server master-key rotations (<c>ntsrotate</c>); 0 = keys managed outside.</summary>
+    public int NtsRotateSeconds { get; set; } = DefaultNtsRotateSeconds;
+
+    /// <summary>Most concurrent NTS-KE connections (<c>maxntsconnections</c>), as chrony's default.</summary>
+    public int MaxNtsConnections { get; set; } = 100;
+
+    /// <summary>Trusted CA certificate files or directories by set id (<c>ntstrustedcerts [set] PATH</c>); set 0 is the default.</summary>
+    public Dictionary<int, List<string>> NtsTrustedCertificates { get; } = new();
+
+    /// <summary>Do not trust the system CA store (<c>nosystemcert</c>).</summary>
+    public bool NoSystemCertificates { get; set; }
+
+    /// <summary>
+    /// Skip certificate time checks until the clock has been updated this many times (<c>nocerttimecheck N</c>):
+    /// the way out of the bootstrap paradox (a clock so wrong that every certificate looks invalid). 0 = always check.
+    /// </summary>
+    public int NoCertTimeCheckUpdates { get; set; }
+
+    /// <summary>Seconds after which an NTS source runs NTS-KE again (<c>ntsrefresh</c>).</summary>
+    public int NtsRefreshSeconds { get; set; } = DefaultNtsRefreshSeconds;
+
+    /// <summary>True when this configuration runs an NTS-KE server.</summary>
+    public bool IsNtsServer => NtsServerCertificates.Count > 0;
 }

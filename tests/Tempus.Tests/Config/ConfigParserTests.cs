@@ -123,4 +123,57 @@ public sealed class ConfigParserTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void NtsDirectivesReadLikeChrony()
+    {
+        TempusConfiguration config = ParseOk("""
+            ntsservercert /etc/tempus/a.crt
+            ntsserverkey /etc/tempus/a.key
+            ntsservercert b.crt
+            ntsserverkey b.key
+            ntsport 14460
+            ntsntpserver time.example.net
+            ntsdumpdir /var/lib/tempus
+            ntsrotate 0
+            ntstrustedcerts /etc/tempus/ca.crt
+            ntstrustedcerts 1 /etc/tempus/ca.d
+            nosystemcert
+            nocerttimecheck 2
+            ntsrefresh 3600
+            maxntsconnections 20
+            """);
+
+        Assert.True(config.IsNtsServer);
+        Assert.Equal(["/etc/tempus/a.crt", "/etc/tempus/b.crt"], config.NtsServerCertificates);
+        Assert.Equal(["/etc/tempus/a.key", "/etc/tempus/b.key"], config.NtsServerKeys);
+        Assert.Equal(14460, config.NtsPort);
+        Assert.Equal("time.example.net", config.NtsNtpServer);
+        Assert.Equal("/var/lib/tempus", config.NtsDumpDirectory);
+        Assert.Equal(0, config.NtsRotateSeconds);
+        Assert.Equal(["/etc/tempus/ca.crt"], config.NtsTrustedCertificates[0]);
+        Assert.Equal(["/etc/tempus/ca.d"], config.NtsTrustedCertificates[1]);
+        Assert.True(config.NoSystemCertificates);
+        Assert.Equal(2, config.NoCertTimeCheckUpdates);
+        Assert.Equal(3600, config.NtsRefreshSeconds);
+        Assert.Equal(20, config.MaxNtsConnections);
+    }
+
+    [Fact]
+    public void NtsDefaultsAreChronys()
+    {
+        TempusConfiguration config = ParseOk("");
+        Assert.False(config.IsNtsServer);
+        Assert.Equal(4460, config.NtsPort);
+        Assert.Equal(604800, config.NtsRotateSeconds);
+        Assert.Equal(1209600, config.NtsRefreshSeconds);
+        Assert.Null(config.NtsDumpDirectory);
+    }
+
+    [Fact]
+    public void ACertificateWithoutItsKeyIsAnError()
+    {
+        ConfigError error = Assert.Single(ParseErrors("ntsservercert a.crt\nntsservercert b.crt\nntsserverkey a.key\n"));
+        Assert.Contains("2 ntsservercert but 1 ntsserverkey", error.Message, StringComparison.Ordinal);
+    }
 }
