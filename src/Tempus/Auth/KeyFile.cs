@@ -19,8 +19,9 @@ namespace Tempus.Auth;
 /// disagree about an unprefixed key of more than 20 hex digits with a digest type (MD5, SHA1,
 /// SHA256...): chrony reads it as text, ntpd as hex. Such a line follows the rest of the file when
 /// the other lines are all chrony-only or all ntp.keys-only; otherwise it is read as hex, because
-/// an unprefixed hex key is what ntp-keygen writes and chronyc keygen never does. Every such
-/// decision is reported as a warning, with the prefix that makes the line mean the same to both.</para>
+/// an unprefixed hex key is what ntp-keygen writes and chronyc keygen never does. A warning says so
+/// (one per file), except in a file that is ntp.keys elsewhere, which chrony cannot read anyway;
+/// a key read as text because the file is chrony's gets a warning of its own.</para>
 /// <para>'#' starts a comment at the start of a line or after white space; a '#' inside a key is an
 /// error, because ntpd ends the key there and chrony does not.</para>
 /// </remarks>
@@ -79,11 +80,12 @@ public static class KeyFile
 
         var keys = new List<SymmetricKey>(lines.Count);
         var firstLine = new Dictionary<uint, int>();
+        var ambiguousHex = new List<(uint Id, int Line)>();
         try
         {
             foreach (KeyLine line in lines)
             {
-                SymmetricKey key = ParseLine(line, fileName, fileDialect, evidenceLine, warnings);
+                SymmetricKey key = ParseLine(line, fileName, fileDialect, evidenceLine, warnings, ambiguousHex);
                 if (!firstLine.TryAdd(key.Id, line.Number))
                 {
                     key.Dispose();
@@ -101,6 +103,16 @@ public static class KeyFile
             }
 
             throw;
+        }
+
+        if (ambiguousHex.Count > 0)
+        {
+            // One warning for the file: an ntp-keygen file has ten such keys.
+            string ids = string.Join(", ", ambiguousHex.Select(k => k.Id.ToString(CultureInfo.InvariantCulture)));
+            string message = ambiguousHex.Count == 1
+                ? $"key {ids}: an unprefixed key of more than 20 characters, all hex digits, is read as hex, as ntpd does (ntp-keygen writes such keys); chrony would read it as ASCII text: write HEX: before it to make the file mean the same to both"
+                : $"keys {ids}: unprefixed keys of more than 20 characters, all hex digits, are read as hex, as ntpd does (ntp-keygen writes such keys); chrony would read them as ASCII text: write HEX: before them to make the file mean the same to both";
+            warnings.Add(new KeyFileWarning(fileName, ambiguousHex[0].Line, message));
         }
 
         if (keys.Count == 0)
@@ -337,7 +349,7 @@ public static class KeyFile
         return null;
     }
 
-    private static SymmetricKey ParseLine(KeyLine line, string fileName, KeyFileDialect? fileDialect, int evidenceLine, IList<KeyFileWarning> warnings)
+    private static SymmetricKey ParseLine(KeyLine line, string fileName, KeyFileDialect? fileDialect, int evidenceLine, IList<KeyFileWarning> warnings, List<(uint Id, int Line)> ambiguousHex)
     {
         List<Field> f = line.Fields;
         KeyFileDialect? dialect = LineDialect(line);
@@ -391,10 +403,12 @@ public static class KeyFile
             }
             else
             {
-                string reason = fileDialect is KeyFileDialect.NtpKeys
-                    ? $"because line {evidenceLine} uses ntp.keys syntax"
-                    : "as an unprefixed hex key is what ntp-keygen writes";
-                warnings.Add(new KeyFileWarning(fileName, line.Number, $"key {id}: {hex.Length} hex digits without a prefix are read as hex, as ntpd does, {reason}; chrony would read them as ASCII text: write '{id} {name} HEX:{hex}' to make it explicit"));
+                // In a file that is ntp.keys elsewhere, chrony cannot read the file anyway: no warning.
+                if (fileDialect is null)
+                {
+                    ambiguousHex.Add((id, line.Number));
+                }
+
                 secret = DecodeNtpKeysKey(keyField, fileName, line.Number, id, warnings);
                 ntpKeysRules = true;
             }
