@@ -102,9 +102,15 @@ internal static partial class Interop
             fixed (byte* inPtr = input)
             fixed (byte* outPtr = output)
             {
-                if (EvpEncryptUpdateNative(ctx, outPtr, out int written, inPtr, input.Length) != 1 || written != input.Length)
+                if (EvpEncryptUpdateNative(ctx, outPtr, out int written, inPtr, input.Length) != 1)
                 {
                     throw CreateOpenSslException("EVP_EncryptUpdate");
+                }
+
+                if (written != input.Length)
+                {
+                    // Padding is off, so OpenSSL held back a partial block: a caller bug, not an OpenSSL error.
+                    throw new ArgumentException($"EVP_EncryptUpdate wrote {written} of {input.Length} bytes: the input must be whole cipher blocks", nameof(input));
                 }
             }
         }

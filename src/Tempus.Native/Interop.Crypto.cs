@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 
 internal static partial class Interop
 {
@@ -39,29 +38,10 @@ internal static partial class Interop
         private static unsafe partial void ErrErrorStringN(nuint error, byte* buffer, nuint length);
 
         /// <summary>
-        /// Drains the OpenSSL error queue into one exception naming the failed call, as
-        /// dotnet/runtime's Interop.Crypto.CreateOpenSslCryptographicException does.
+        /// Drains the OpenSSL error queue into one exception naming the failed call (see
+        /// <see cref="CreateOpenSslError"/>, which this forwards to so there is one error path).
         /// </summary>
-        internal static unsafe CryptographicException CreateOpenSslException(string operation)
-        {
-            var text = new StringBuilder();
-            byte* buffer = stackalloc byte[256];
-            nuint error;
-            while ((error = ErrGetError()) != 0)
-            {
-                ErrErrorStringN(error, buffer, 256);
-                if (text.Length > 0)
-                {
-                    text.Append("; ");
-                }
-
-                text.Append(Marshal.PtrToStringUTF8((nint)buffer));
-            }
-
-            return new CryptographicException(text.Length == 0
-                ? $"OpenSSL {operation} failed with no error queued"
-                : $"OpenSSL {operation} failed: {text}");
-        }
+        internal static CryptographicException CreateOpenSslException(string operation) => CreateOpenSslError(operation);
 
         private static string? ProbeLibCrypto()
         {

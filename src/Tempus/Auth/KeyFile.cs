@@ -139,7 +139,7 @@ public static class KeyFile
             }
 
             // Checked on the open handle, so the mode is that of the file actually read.
-            UnixFileMode mode = OperatingSystem.IsWindows() ? UnixFileMode.None : File.GetUnixFileMode(stream.SafeFileHandle);
+            UnixFileMode mode = File.GetUnixFileMode(stream.SafeFileHandle);
             if ((mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0)
             {
                 string octal = Convert.ToString((int)mode & 0xfff, 8).PadLeft(4, '0');
@@ -368,50 +368,41 @@ public static class KeyFile
         Field keyField = f[^1];
         MacAlgorithm algorithm = ParseType(typeField.Text, fileName, line.Number, id);
 
+        // Only AES keys depend on the rules beyond decoding, and AES type names are dialect-specific.
+        bool ntpKeysRules = dialect is KeyFileDialect.NtpKeys;
+        string keyText = keyField.Text;
         byte[] secret;
-        bool ntpKeysRules;
         if (dialect is KeyFileDialect.Chrony)
         {
             secret = DecodeChronyKey(keyField, fileName, line.Number, id);
-            ntpKeysRules = false;
         }
-        else if (dialect is KeyFileDialect.NtpKeys || keyField.Text.Length <= NtpKeysMaxAsciiLength || !IsEvenHex(keyField.Text))
+        else if (ntpKeysRules || keyText.Length <= NtpKeysMaxAsciiLength)
         {
-            // Up to 20 characters both formats read ASCII; a longer non-hex key can only be chrony's
-            // ASCII (ntpd would refuse it), which DecodeNtpKeysKey cannot produce.
-            if (dialect is KeyFileDialect.NtpKeys || keyField.Text.Length <= NtpKeysMaxAsciiLength)
-            {
-                secret = DecodeNtpKeysKey(keyField, fileName, line.Number, id, warnings);
-                ntpKeysRules = dialect is KeyFileDialect.NtpKeys;
-            }
-            else
-            {
-                secret = Encoding.ASCII.GetBytes(keyField.Text);
-                ntpKeysRules = false;
-            }
+            // Up to 20 characters, both formats read the key as ASCII.
+            secret = DecodeNtpKeysKey(keyField, fileName, line.Number, id, warnings);
+        }
+        else if (!IsEvenHex(keyText))
+        {
+            // Only chrony can read a long key that is not hex (ntpd refuses it).
+            secret = Encoding.ASCII.GetBytes(keyText);
+        }
+        else if (fileDialect is KeyFileDialect.Chrony)
+        {
+            // The two formats disagree; the rest of the file is chrony's.
+            string name = MacAlgorithms.ChronyName(algorithm);
+            warnings.Add(new KeyFileWarning(fileName, line.Number, $"key {id}: {keyText.Length} hex digits without a prefix are read as ASCII text, as chrony does, because line {evidenceLine} uses chrony syntax; ntpd would read them as hex: write '{id} {name} ASCII:{keyText}' or '{id} {name} HEX:{keyText}' to make it explicit"));
+            secret = Encoding.ASCII.GetBytes(keyText);
         }
         else
         {
-            // An unprefixed key of more than 20 hex digits with a digest type: the two formats disagree.
-            string name = MacAlgorithms.ChronyName(algorithm);
-            string hex = keyField.Text;
-            if (fileDialect is KeyFileDialect.Chrony)
+            // The two formats disagree; read it as ntpd does. In a file that is ntp.keys elsewhere,
+            // chrony cannot read the file anyway, so only an undecided file gets a warning.
+            if (fileDialect is null)
             {
-                warnings.Add(new KeyFileWarning(fileName, line.Number, $"key {id}: {hex.Length} hex digits without a prefix are read as ASCII text, as chrony does, because line {evidenceLine} uses chrony syntax; ntpd would read them as hex: write '{id} {name} ASCII:{hex}' or '{id} {name} HEX:{hex}' to make it explicit"));
-                secret = Encoding.ASCII.GetBytes(hex);
-                ntpKeysRules = false;
+                ambiguousHex.Add((id, line.Number));
             }
-            else
-            {
-                // In a file that is ntp.keys elsewhere, chrony cannot read the file anyway: no warning.
-                if (fileDialect is null)
-                {
-                    ambiguousHex.Add((id, line.Number));
-                }
 
-                secret = DecodeNtpKeysKey(keyField, fileName, line.Number, id, warnings);
-                ntpKeysRules = true;
-            }
+            secret = DecodeNtpKeysKey(keyField, fileName, line.Number, id, warnings);
         }
 
         try

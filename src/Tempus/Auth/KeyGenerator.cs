@@ -128,8 +128,8 @@ public static class KeyGenerator
 
     /// <summary>
     /// Writes a key file atomically and never readable by anyone but its owner: a temporary file in
-    /// the same directory is created with mode 0600, written, flushed to disk, then renamed over
-    /// <paramref name="path"/>.
+    /// the same directory is created with mode 0600, written, flushed to disk (fsync), then renamed
+    /// over <paramref name="path"/>, so readers see the old file or the new one, never a partial one.
     /// </summary>
     /// <param name="path">The key file to create or replace.</param>
     /// <param name="content">The file content.</param>
@@ -146,12 +146,10 @@ public static class KeyGenerator
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.None,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
+
             // Mode fixed at open(2), so the secret is never in a file others can open.
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
 
         byte[] bytes = Encoding.UTF8.GetBytes(content);
         try
@@ -192,12 +190,9 @@ public static class KeyGenerator
         string path = Path.Combine(directory, name);
         string link = Path.Combine(directory, "ntp.keys");
         var existing = new FileInfo(link);
-        if (existing.Exists || existing.LinkTarget is not null)
+        if (existing.Exists && existing.LinkTarget is null)
         {
-            if (existing.LinkTarget is null)
-            {
-                throw new IOException($"{link} exists and is not a symlink: move it away first, it may hold keys in use");
-            }
+            throw new IOException($"{link} exists and is not a symlink: move it away first, it may hold keys in use");
         }
 
         WriteKeyFile(path, NtpKeygenFileContent(host, nowUtc));
