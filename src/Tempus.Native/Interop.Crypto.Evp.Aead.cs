@@ -14,6 +14,9 @@ internal static partial class Interop
         [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_aes_192_cbc")]
         internal static partial nint EvpAes192Cbc();
 
+        [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_aes_192_ecb")]
+        internal static partial nint EvpAes192Ecb();
+
         [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_aes_128_ctr")]
         internal static partial nint EvpAes128Ctr();
 
@@ -43,6 +46,15 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_CipherFinal_ex")]
         private static unsafe partial int EvpCipherFinalExNative(SafeEvpCipherCtxHandle ctx, byte* output, out int outputLength);
+
+        // Blittable twins of EVP_EncryptUpdate and EVP_CipherInit_ex for contexts whose owner guarantees
+        // they outlive the call (see the wrappers): no SafeHandle reference counting, which measured
+        // 23 ns of a 44 ns one-block update.
+        [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_EncryptUpdate")]
+        private static unsafe partial int EvpEncryptUpdateUnownedNative(nint ctx, byte* output, int* outputLength, byte* input, int inputLength);
+
+        [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_CipherInit_ex")]
+        private static unsafe partial int EvpCipherInitExUnownedNative(nint ctx, nint cipher, nint engine, byte* key, byte* iv, int enc);
 
         [LibraryImport(Libraries.LibCrypto, EntryPoint = "EVP_CIPHER_CTX_ctrl")]
         private static unsafe partial int EvpCipherCtxCtrlNative(SafeEvpCipherCtxHandle ctx, int type, int arg, byte* ptr);
@@ -116,6 +128,44 @@ internal static partial class Interop
             fixed (byte* ivPtr = iv)
             {
                 if (EvpCipherInitExNative(ctx, cipher, 0, key.IsEmpty ? null : keyPtr, iv.IsEmpty ? null : ivPtr, encrypt ? 1 : 0) != 1)
+                {
+                    throw CreateOpenSslException("EVP_CipherInit_ex");
+                }
+            }
+        }
+
+        /// <summary>
+        /// EVP_EncryptUpdate of whole blocks on a raw context pointer, for hot paths. The caller must own the
+        /// <see cref="SafeEvpCipherCtxHandle"/> the pointer came from and make sure nothing can dispose it
+        /// during the call; <paramref name="output"/> may be exactly <paramref name="input"/>, not partly.
+        /// </summary>
+        internal static unsafe void EvpEncryptUpdate(nint ctx, ReadOnlySpan<byte> input, Span<byte> output)
+        {
+            if (output.Length < input.Length)
+            {
+                throw new ArgumentException("output is shorter than input", nameof(output));
+            }
+
+            int written;
+            fixed (byte* inPtr = input)
+            fixed (byte* outPtr = output)
+            {
+                if (EvpEncryptUpdateUnownedNative(ctx, outPtr, &written, inPtr, input.Length) != 1 || written != input.Length)
+                {
+                    throw CreateOpenSslException("EVP_EncryptUpdate");
+                }
+            }
+        }
+
+        /// <summary>
+        /// Re-keys an encryption context given as a raw pointer (EVP_CipherInit_ex with the key, keeping the
+        /// cipher), under the same ownership rule as <see cref="EvpEncryptUpdate(nint, ReadOnlySpan{byte}, Span{byte})"/>.
+        /// </summary>
+        internal static unsafe void EvpEncryptSetKey(nint ctx, ReadOnlySpan<byte> key)
+        {
+            fixed (byte* keyPtr = key)
+            {
+                if (EvpCipherInitExUnownedNative(ctx, 0, 0, keyPtr, null, 1) != 1)
                 {
                     throw CreateOpenSslException("EVP_CipherInit_ex");
                 }

@@ -150,7 +150,8 @@ internal sealed class AesGcmSiv : NtsAead
             nonce.CopyTo(block[4..]);
         }
 
-        Interop.Crypto.EvpEncryptUpdate(_keyGenerating, blocks, blocks);
+        // Raw pointers: NtsAead never frees the contexts while a call holds the instance.
+        Interop.Crypto.EvpEncryptUpdate(_keyGenerating.DangerousGetHandle(), blocks, blocks);
         blocks[..8].CopyTo(authenticationKey);
         blocks.Slice(BlockSize, 8).CopyTo(authenticationKey[8..]);
 
@@ -161,7 +162,7 @@ internal sealed class AesGcmSiv : NtsAead
             blocks.Slice(i * BlockSize, 8).CopyTo(blocks[((i - 2) * 8)..]);
         }
 
-        Interop.Crypto.EvpCipherInit(_message, 0, blocks[.._keyLength], default, encrypt: true);
+        Interop.Crypto.EvpEncryptSetKey(_message.DangerousGetHandle(), blocks[.._keyLength]);
         CryptographicOperations.ZeroMemory(blocks);
     }
 
@@ -176,7 +177,7 @@ internal sealed class AesGcmSiv : NtsAead
         }
 
         s[15] &= 0x7f;
-        Interop.Crypto.EvpEncryptUpdate(_message, s, tag);
+        Interop.Crypto.EvpEncryptUpdate(_message.DangerousGetHandle(), s, tag);
     }
 
     /// <summary>
@@ -202,7 +203,7 @@ internal sealed class AesGcmSiv : NtsAead
                 counterBlock.AsUInt32().WithElement(0, counter++).AsByte().CopyTo(keystream.Slice(i * BlockSize, BlockSize));
             }
 
-            Interop.Crypto.EvpEncryptUpdate(_message, keystream, keystream);
+            Interop.Crypto.EvpEncryptUpdate(_message.DangerousGetHandle(), keystream, keystream);
             used = Math.Max(used, keystream.Length);
             Xor(input[..run], keystream, output);
             input = input[run..];

@@ -8,8 +8,8 @@ namespace Tempus.Crypto;
 
 /// <summary>
 /// AES-SIV (RFC 5297): AEAD_AES_SIV_CMAC_256, _384 and _512, NTS AEAD ids 15, 16 and 17. S2V runs its
-/// CMACs through one OpenSSL AES-CBC context keyed with K1, the first half of the key; the encryption is
-/// one OpenSSL AES-CTR context keyed with K2, the second half.
+/// CMACs through one OpenSSL AES-CBC context keyed with K1, the first half of the key; the CTR keystream
+/// comes from one OpenSSL AES-ECB context keyed with K2, the second half.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -24,6 +24,10 @@ namespace Tempus.Crypto;
 /// the next CMAC XORs it into its first block, which cancels it (CBC computes E(M1 ⊕ IV)). Each CMAC is then
 /// one EVP_EncryptUpdate over a copy of the message in the scratch buffer with the RFC 4493 padding and
 /// subkey already applied.
+/// </para>
+/// <para>
+/// CTR is built here over ECB for the same reason: setting the IV of an OpenSSL CTR context costs more than
+/// encrypting an NTS message (about 107 ns against 40 ns for seven ECB blocks on the reference machine).
 /// </para>
 /// </remarks>
 internal sealed class AesSiv : NtsAead
@@ -51,7 +55,7 @@ internal sealed class AesSiv : NtsAead
 
     private readonly NtsAeadAlgorithm _algorithm;
     private readonly SafeEvpCipherCtxHandle _cbc;
-    private readonly SafeEvpCipherCtxHandle _ctr;
+    private readonly SafeEvpCipherCtxHandle _ecb;
     private readonly byte[] _state = GC.AllocateArray<byte>(64, pinned: true);
     private readonly byte[] _scratch = GC.AllocateArray<byte>(ScratchSize, pinned: true);
 
@@ -59,11 +63,11 @@ internal sealed class AesSiv : NtsAead
     internal AesSiv(NtsAeadAlgorithm algorithm, ReadOnlySpan<byte> key)
     {
         _algorithm = algorithm;
-        (nint cbc, nint ctr) = algorithm switch
+        (nint cbc, nint ecb) = algorithm switch
         {
-            NtsAeadAlgorithm.AesSivCmac256 => (Interop.Crypto.EvpAes128Cbc(), Interop.Crypto.EvpAes128Ctr()),
-            NtsAeadAlgorithm.AesSivCmac384 => (Interop.Crypto.EvpAes192Cbc(), Interop.Crypto.EvpAes192Ctr()),
-            NtsAeadAlgorithm.AesSivCmac512 => (Interop.Crypto.EvpAes256Cbc(), Interop.Crypto.EvpAes256Ctr()),
+            NtsAeadAlgorithm.AesSivCmac256 => (Interop.Crypto.EvpAes128Cbc(), Interop.Crypto.EvpAes128Ecb()),
+            NtsAeadAlgorithm.AesSivCmac384 => (Interop.Crypto.EvpAes192Cbc(), Interop.Crypto.EvpAes192Ecb()),
+            NtsAeadAlgorithm.AesSivCmac512 => (Interop.Crypto.EvpAes256Cbc(), Interop.Crypto.EvpAes256Ecb()),
             _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "not an AES-SIV algorithm"),
         };
 
@@ -75,7 +79,7 @@ internal sealed class AesSiv : NtsAead
         _cbc = Interop.Crypto.EvpCipherCreateEncryptor(cbc, key[..half], ZeroBlock);
         try
         {
-            _ctr = Interop.Crypto.EvpCipherCreateEncryptor(ctr, key[half..], ZeroBlock);
+            _ecb = Interop.Crypto.EvpCipherCreateEncryptor(ecb, key[half..], default);
         }
         catch
         {
@@ -181,7 +185,7 @@ internal sealed class AesSiv : NtsAead
     {
         int half = key.Length / 2;
         Interop.Crypto.EvpCipherInit(_cbc, 0, key[..half], ZeroBlock, encrypt: true);
-        Interop.Crypto.EvpCipherInit(_ctr, 0, key[half..], ZeroBlock, encrypt: true);
+        Interop.Crypto.EvpCipherInit(_ecb, 0, key[half..], default, encrypt: true);
         DeriveSubkeys();
     }
 
@@ -220,7 +224,7 @@ internal sealed class AesSiv : NtsAead
         CryptographicOperations.ZeroMemory(_state);
         CryptographicOperations.ZeroMemory(_scratch);
         _cbc.Dispose();
-        _ctr.Dispose();
+        _ecb.Dispose();
     }
 
     /// <summary>Doubling in GF(2^128) (RFC 5297 §2.3), in place, without a branch on the value.</summary>
@@ -255,7 +259,7 @@ internal sealed class AesSiv : NtsAead
         // L = AES-K1(0^128): the fresh context has IV 0, so the CBC output of a zero block is L, which
         // becomes the chaining value. K1 = dbl(L), K2 = dbl(K1).
         ZeroBlock.CopyTo(l);
-        Interop.Crypto.EvpEncryptUpdate(_cbc, l, l);
+        Interop.Crypto.EvpEncryptUpdate(_cbc.DangerousGetHandle(), l, l);
         l.CopyTo(state.Slice(ChainOffset, BlockSize));
         Dbl(l);
         l.CopyTo(k2);
@@ -336,7 +340,8 @@ internal sealed class AesSiv : NtsAead
                 Xor(chunk[^BlockSize..], subkey);
             }
 
-            Interop.Crypto.EvpEncryptUpdate(_cbc, chunk, chunk);
+            // Raw pointer: NtsAead never frees the contexts while a call holds the instance.
+            Interop.Crypto.EvpEncryptUpdate(_cbc.DangerousGetHandle(), chunk, chunk);
         }
 
         ReadOnlySpan<byte> last = chunk[^BlockSize..];
@@ -344,17 +349,56 @@ internal sealed class AesSiv : NtsAead
         last.CopyTo(tag);
     }
 
-    /// <summary>RFC 5297 §2.5: AES-CTR under K2 from Q = V with bits 63 and 31 cleared.</summary>
+    /// <summary>
+    /// RFC 5297 §2.5: AES-CTR under K2 from Q = V with bits 63 and 31 cleared, the counter blocks built
+    /// here and encrypted in runs with ECB.
+    /// </summary>
     private void Ctr(ReadOnlySpan<byte> v, ReadOnlySpan<byte> input, Span<byte> output)
     {
         Span<byte> q = stackalloc byte[BlockSize];
         v.CopyTo(q);
         q[8] &= 0x7f;
         q[12] &= 0x7f;
-        Interop.Crypto.EvpEncryptResetIv(_ctr, q);
-        if (!input.IsEmpty)
+
+        // The counter is the whole 128-bit Q, but with bit 31 clear the low 32 bits cannot carry out
+        // before 2^31 blocks, more than a span can hold: incrementing the last word is enough.
+        uint counter = BinaryPrimitives.ReadUInt32BigEndian(q[12..]);
+        Span<byte> scratch = _scratch;
+        int used = 0;
+        while (!input.IsEmpty)
         {
-            Interop.Crypto.EvpEncryptUpdate(_ctr, input, output);
+            int run = Math.Min(input.Length, ScratchSize);
+            int blocks = (run + BlockSize - 1) / BlockSize;
+            Span<byte> keystream = scratch[..(blocks * BlockSize)];
+            for (int i = 0; i < blocks; i++)
+            {
+                Span<byte> block = keystream.Slice(i * BlockSize, BlockSize);
+                q.CopyTo(block);
+                BinaryPrimitives.WriteUInt32BigEndian(block[12..], counter++);
+            }
+
+            Interop.Crypto.EvpEncryptUpdate(_ecb.DangerousGetHandle(), keystream, keystream);
+            used = Math.Max(used, keystream.Length);
+            XorBytes(input[..run], keystream, output);
+            input = input[run..];
+            output = output[run..];
+        }
+
+        // The keystream would decrypt this message: do not leave it behind.
+        CryptographicOperations.ZeroMemory(scratch[..used]);
+    }
+
+    private static void XorBytes(ReadOnlySpan<byte> input, ReadOnlySpan<byte> keystream, Span<byte> output)
+    {
+        int i = 0;
+        for (; i <= input.Length - BlockSize; i += BlockSize)
+        {
+            (Vector128.Create(input.Slice(i, BlockSize)) ^ Vector128.Create(keystream.Slice(i, BlockSize))).CopyTo(output.Slice(i, BlockSize));
+        }
+
+        for (; i < input.Length; i++)
+        {
+            output[i] = (byte)(input[i] ^ keystream[i]);
         }
     }
 }

@@ -21,7 +21,8 @@ namespace Tempus.Crypto;
 /// <para>
 /// Instances are not thread-safe: the OpenSSL contexts and scratch buffers behind them are reused by every
 /// call. Concurrent calls on one instance are detected and throw <see cref="InvalidOperationException"/>
-/// rather than corrupt each other's output.
+/// rather than corrupt each other's output, and a <see cref="Dispose()"/> racing a call frees nothing until
+/// that call returns.
 /// </para>
 /// <para>
 /// Errors follow NSec: a message that fails authentication makes <see cref="TryOpen"/> return
@@ -36,8 +37,11 @@ public abstract class NtsAead : IDisposable
     /// <summary>Length of the authentication tag of every NTS AEAD algorithm, in bytes.</summary>
     public const int TagSize = 16;
 
+    // 1 while a call runs, and for good once DisposeCore has been claimed. Whoever claims it (Dispose, or
+    // the Exit of a call that was still running when Dispose came) frees the native contexts, so they are
+    // never freed under a running call and subclasses may pass their raw handles to OpenSSL.
     private int _busy;
-    private bool _disposed;
+    private int _disposed;
 
     // Only the algorithms in this assembly derive from NtsAead.
     private protected NtsAead()
@@ -232,17 +236,17 @@ public abstract class NtsAead : IDisposable
     /// <param name="disposing">Always <see langword="true"/>: the native contexts are SafeHandles with their own finalizers.</param>
     protected virtual void Dispose(bool disposing)
     {
-        if (_disposed || !disposing)
+        if (!disposing || Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        // Later calls see _disposed and throw. A call still running on another thread (a misuse Enter
-        // could not catch in time) keeps the native contexts alive through their SafeHandle reference
-        // counts; at worst it produces garbage, never a use of freed memory.
-        _disposed = true;
-        Interlocked.Exchange(ref _busy, 1);
-        DisposeCore();
+        // A call still running on another thread (a misuse Enter could not catch in time) frees
+        // the contexts itself when it exits.
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
+        {
+            DisposeCore();
+        }
     }
 
     /// <summary>Re-expands the key schedule; the length is checked.</summary>
@@ -266,24 +270,36 @@ public abstract class NtsAead : IDisposable
         }
     }
 
-    /// <summary>Marks the instance busy; throws when disposed or already in use on another thread.</summary>
+    /// <summary>
+    /// Marks the instance busy; throws when disposed or already in use on another thread. Until
+    /// <see cref="Exit"/>, the native contexts cannot be freed.
+    /// </summary>
     private protected void Enter()
     {
-        if (Interlocked.Exchange(ref _busy, 1) != 0)
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             ThrowBusy();
         }
 
-        if (_disposed)
+        if (Volatile.Read(ref _disposed) != 0)
         {
-            // Leave _busy set: a disposed instance stays unusable.
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            // Dispose came between our claim and this check and left the freeing to us.
+            Exit();
+            ObjectDisposedException.ThrowIf(true, this);
         }
     }
 
-    /// <summary>Releases the instance taken by <see cref="Enter"/>.</summary>
-    private protected void Exit() => Volatile.Write(ref _busy, 0);
+    /// <summary>Releases the instance taken by <see cref="Enter"/>, freeing it if Dispose came meanwhile.</summary>
+    private protected void Exit()
+    {
+        // Full fences: the read of _disposed must not move before the release of _busy.
+        Interlocked.Exchange(ref _busy, 0);
+        if (Volatile.Read(ref _disposed) != 0 && Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
+        {
+            DisposeCore();
+        }
+    }
 
     // AES-128-GCM-SIV: OpenSSL's when it has one that passed the known-answer test, else the managed one.
     private static NtsAead CreateCore(NtsAeadAlgorithm algorithm, ReadOnlySpan<byte> key) => algorithm switch

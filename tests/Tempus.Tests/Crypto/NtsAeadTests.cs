@@ -196,4 +196,51 @@ public sealed class NtsAeadTests
         Parallel.Invoke(new ParallelOptions { MaxDegreeOfParallelism = 2 }, Work, Work);
         Assert.Equal(0, wrong);
     }
+
+    // Dispose racing a call on another thread (also a caller bug) must not free the OpenSSL contexts under
+    // that call: the call finishes with a correct result and the next one sees ObjectDisposedException.
+    [Theory]
+    [MemberData(nameof(Algorithms))]
+    public void DisposeDuringACallOnAnotherThreadWaitsForIt(NtsAeadAlgorithm algorithm)
+    {
+        for (int round = 0; round < 20; round++)
+        {
+            NtsAead aead = NtsAead.Create(algorithm, new byte[NtsAead.GetKeyLength(algorithm)]);
+            byte[] nonce = new byte[aead.NonceLength];
+            byte[] ad = new byte[1000];
+            byte[] plaintext = new byte[1000];
+            byte[] expected = new byte[1016];
+            aead.Seal(nonce, ad, plaintext, expected);
+            int wrong = 0;
+            Exception? ended = null;
+            using var started = new ManualResetEventSlim();
+            var worker = new Thread(() =>
+            {
+                byte[] output = new byte[1016];
+                started.Set();
+                try
+                {
+                    while (true)
+                    {
+                        aead.Seal(nonce, ad, plaintext, output);
+                        if (!output.AsSpan().SequenceEqual(expected))
+                        {
+                            wrong++;
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    ended = e;
+                }
+            });
+            worker.Start();
+            started.Wait();
+            Thread.Sleep(1);
+            aead.Dispose();
+            Assert.True(worker.Join(TimeSpan.FromSeconds(10)));
+            Assert.IsType<ObjectDisposedException>(ended);
+            Assert.Equal(0, wrong);
+        }
+    }
 }
