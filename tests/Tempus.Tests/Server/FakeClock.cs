@@ -15,6 +15,8 @@ internal sealed class FakeClock : ISystemClock
 
     public long Step { get; set; } = 1_000;
 
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _now, by.Ticks * 100);
+
     public long UnixNanoseconds => Interlocked.Add(ref _now, Step) - Step;
 
     public NtpTimestamp NtpNow => NtpTimestamp.FromUnixTimeNanoseconds(UnixNanoseconds);
