@@ -178,6 +178,16 @@ public sealed class NtpClient
             }
         }
 
+        return Measure(host, server, header, t1, t4, key is null ? AuthenticationMode.None : AuthenticationMode.SymmetricKey, key);
+    }
+
+    /// <summary>
+    /// Checks that an authentic, matching response carries usable time and computes offset and delay (RFC 5905 §8).
+    /// Shared by the symmetric-key and NTS clients, which have already matched and authenticated the response.
+    /// </summary>
+    /// <exception cref="NtpQueryException">The server is unsynchronized or its timestamps are zero.</exception>
+    internal static NtpQueryResult Measure(string host, IPEndPoint server, NtpPacketHeader header, NtpTimestamp t1, NtpTimestamp t4, AuthenticationMode authentication, SymmetricKey? key)
+    {
         if (header.Leap == LeapIndicator.Unsynchronized || header.Stratum >= 16)
         {
             throw new NtpQueryException(NtpQueryError.InvalidResponse, $"{Describe(host, server)} is not synchronized (leap 3, stratum {header.Stratum}): its time must not be used");
@@ -205,13 +215,13 @@ public sealed class NtpClient
             Delay = delay,
             T1 = t1,
             T4 = t4,
-            Authentication = key is null ? AuthenticationMode.None : AuthenticationMode.SymmetricKey,
+            Authentication = authentication,
             KeyId = key?.Id,
             KeyAlgorithm = key?.Algorithm,
         };
     }
 
-    private static async Task<IPAddress> ResolveAsync(string host, TimeSpan timeout, CancellationToken cancellationToken)
+    internal static async Task<IPAddress> ResolveAsync(string host, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? literal))
         {
@@ -238,6 +248,6 @@ public sealed class NtpClient
             ?? throw new NtpQueryException(NtpQueryError.Unreachable, $"cannot resolve '{host}': no addresses");
     }
 
-    private static string Describe(string host, IPEndPoint server)
+    internal static string Describe(string host, IPEndPoint server)
         => host == server.Address.ToString() ? server.ToString() : $"{host} ({server})";
 }

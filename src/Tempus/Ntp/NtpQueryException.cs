@@ -20,6 +20,15 @@ public enum NtpQueryError
 
     /// <summary>The response was not a usable server response (mode, stratum, timestamps, synchronization).</summary>
     InvalidResponse,
+
+    /// <summary>
+    /// The server answered an NTS request with an NTS NAK (kiss code NTSN with our Unique Identifier, RFC 8915 §5.7):
+    /// it cannot open our cookie, most likely because its keys rotated past it. Run NTS-KE again for new cookies.
+    /// </summary>
+    NtsNak,
+
+    /// <summary>The NTS session has no unused cookie left (RFC 8915 §5.7): run NTS-KE again.</summary>
+    NtsNoCookies,
 }
 
 /// <summary>A failed query, with a message that names the server and what to do next.</summary>
