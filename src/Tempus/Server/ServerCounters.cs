@@ -15,6 +15,13 @@ public sealed class ServerCounters
     private long _unknownKey;
     private long _badMac;
     private long _cryptoNaksSent;
+    private long _ntsRequests;
+    private long _ntsAuthenticated;
+    private long _ntsNaksSent;
+    private long _ntsBadCookies;
+    private long _ntsBadAuthenticators;
+    private long _ntsMalformed;
+    private long _ntsDisabled;
 
     /// <summary>Datagrams received on the NTP port.</summary>
     public long Received => Volatile.Read(ref _received);
@@ -43,8 +50,30 @@ public sealed class ServerCounters
     /// <summary>Crypto-NAKs sent (only with <c>cryptonak</c>).</summary>
     public long CryptoNaksSent => Volatile.Read(ref _cryptoNaksSent);
 
+    /// <summary>Requests carrying NTS extension fields (RFC 8915 §5), whatever became of them.</summary>
+    public long NtsRequests => Volatile.Read(ref _ntsRequests);
+
+    /// <summary>NTS requests that authenticated and were answered with fresh cookies.</summary>
+    public long NtsAuthenticated => Volatile.Read(ref _ntsAuthenticated);
+
+    /// <summary>NTS NAKs sent (kiss code NTSN, RFC 8915 §5.7), one per bad cookie.</summary>
+    public long NtsNaksSent => Volatile.Read(ref _ntsNaksSent);
+
+    /// <summary>NTS requests whose cookie did not open: unknown or rotated-out key, altered, or not ours.</summary>
+    public long NtsBadCookies => Volatile.Read(ref _ntsBadCookies);
+
+    /// <summary>NTS requests whose cookie opened but whose authenticator did not verify; dropped.</summary>
+    public long NtsBadAuthenticators => Volatile.Read(ref _ntsBadAuthenticators);
+
+    /// <summary>NTS requests dropped as malformed, incomplete or short of nonce room.</summary>
+    public long NtsMalformed => Volatile.Read(ref _ntsMalformed);
+
+    /// <summary>NTS requests dropped because this server has no NTS keys.</summary>
+    public long NtsDisabled => Volatile.Read(ref _ntsDisabled);
+
     /// <summary>Every request dropped, whatever the reason.</summary>
-    public long Dropped => Malformed + NotClientMode + Denied + ((UnknownKey + BadMac) - CryptoNaksSent);
+    public long Dropped => Malformed + NotClientMode + Denied + ((UnknownKey + BadMac) - CryptoNaksSent)
+        + NtsMalformed + NtsDisabled + NtsBadAuthenticators + (NtsBadCookies - NtsNaksSent);
 
     internal void CountReceived() => Interlocked.Increment(ref _received);
 
@@ -63,4 +92,18 @@ public sealed class ServerCounters
     internal void CountBadMac() => Interlocked.Increment(ref _badMac);
 
     internal void CountCryptoNak() => Interlocked.Increment(ref _cryptoNaksSent);
+
+    internal void CountNtsRequest() => Interlocked.Increment(ref _ntsRequests);
+
+    internal void CountNtsAuthenticated() => Interlocked.Increment(ref _ntsAuthenticated);
+
+    internal void CountNtsNak() => Interlocked.Increment(ref _ntsNaksSent);
+
+    internal void CountNtsBadCookie() => Interlocked.Increment(ref _ntsBadCookies);
+
+    internal void CountNtsBadAuthenticator() => Interlocked.Increment(ref _ntsBadAuthenticators);
+
+    internal void CountNtsMalformed() => Interlocked.Increment(ref _ntsMalformed);
+
+    internal void CountNtsDisabled() => Interlocked.Increment(ref _ntsDisabled);
 }

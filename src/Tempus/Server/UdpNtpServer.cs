@@ -98,7 +98,8 @@ public sealed partial class UdpNtpServer : IDisposable
     private void ReceiveLoop(Socket socket)
     {
         byte[] request = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
-        byte[] response = GC.AllocateArray<byte>(NtpServerEngine.MaxResponseSize, pinned: true);
+        // As long as a request can be: an NTS response may be as long as its request (RFC 8915 §5.5).
+        byte[] response = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
         var address = new SocketAddress(socket.AddressFamily);
         while (!_stopping)
         {
