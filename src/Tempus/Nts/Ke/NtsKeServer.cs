@@ -44,6 +44,7 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     private ContextHolder _context;
     private string _fileStamp;
     private ITimer? _certificateTimer;
+    private IPEndPoint[] _localEndpoints = [];
     private int _active;
     private int _started;
     private int _stopped;
@@ -96,16 +97,7 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     public NtsKeServerCounters Counters { get; } = new();
 
     /// <summary>The endpoints listened on, with the real port when port 0 was asked for; empty before <see cref="Start"/>.</summary>
-    public IReadOnlyList<IPEndPoint> LocalEndpoints
-    {
-        get
-        {
-            lock (_listeners)
-            {
-                return _listeners.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
-            }
-        }
-    }
+    public IReadOnlyList<IPEndPoint> LocalEndpoints => Volatile.Read(ref _localEndpoints);
 
     /// <summary>The certificates in service (for status output and expiry warnings).</summary>
     public IReadOnlyList<TlsCertificateInfo> Certificates => Volatile.Read(ref _context).Context.Certificates;
@@ -153,6 +145,7 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
             throw;
         }
 
+        Volatile.Write(ref _localEndpoints, _listeners.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray());
         foreach (Socket listener in _listeners)
         {
             LogListening(_logger, listener.LocalEndPoint!);
@@ -229,12 +222,12 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
             await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
 
+        // _stopping is not disposed: a connection that outlived the wait above may still link its deadline to it,
+        // and a CancellationTokenSource without a timer holds nothing to free.
         lock (_reloadLock)
         {
             _context.Release();
         }
-
-        _stopping.Dispose();
     }
 
     /// <inheritdoc cref="StopAsync"/>

@@ -271,5 +271,7 @@ public sealed class NtsKeServerTests : IClassFixture<TestPki>
 
         Assert.Equal(0, await idle.ReceiveAsync(new byte[16], SocketFlags.None));
         Assert.False(server.ReloadCertificates());
+        Assert.Equal(IPAddress.Loopback, Assert.Single(server.LocalEndpoints).Address);
+        await server.StopAsync();
     }
 }
