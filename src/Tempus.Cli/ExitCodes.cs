@@ -13,4 +13,5 @@ internal static class ExitCodes
     public const int KissOfDeath = 7;
     public const int InvalidResponse = 8;
     public const int KeyError = 9;
+    public const int NtsKeFailed = 10;
 }

@@ -4,6 +4,9 @@ using System.Text;
 using System.Text.Json;
 using Tempus.Auth;
 using Tempus.Clock;
+using Tempus.Config;
+using Tempus.Crypto;
+using Tempus.Nts;
 using Tempus.Ntp;
 using Tempus.Protocol;
 
@@ -22,11 +25,29 @@ internal static class QueryCommand
         var samples = new Option<int>("--samples", "-c") { Description = "number of exchanges; the one with the lowest delay is reported", DefaultValueFactory = _ => 1 };
         var interval = new Option<double>("--interval") { Description = "seconds between exchanges when --samples > 1", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "print one JSON object" };
+        var nts = new Option<bool>("--nts") { Description = "authenticate with NTS (RFC 8915): NTS-KE over TLS, then NTS-protected NTP" };
+        var ntsPort = new Option<int>("--ntsport") { Description = "NTS-KE port", DefaultValueFactory = _ => 4460 };
+        var ca = new Option<string[]>("--ca") { Description = "trust this CA certificate file or directory for NTS-KE (repeatable; like ntstrustedcerts)" };
+        var noSystemCa = new Option<bool>("--no-system-ca") { Description = "do not trust the system CA store (like nosystemcert)" };
+        var noCertTimeCheck = new Option<bool>("--no-cert-time-check") { Description = "accept certificates outside their validity dates (a clock known to be wrong)" };
+        var aead = new Option<string[]>("--aead") { Description = "AEAD algorithms to offer, in order: 15 (AES-SIV-CMAC-256), 17 (AES-SIV-CMAC-512), 30 (AES-128-GCM-SIV)" };
         var command = new Command("query", "query an NTP server once and print offset, delay and how the answer was authenticated")
         {
-            host, port, keyId, keyFile, timeout, samples, interval, json,
+            host, port, keyId, keyFile, timeout, samples, interval, json, nts, ntsPort, ca, noSystemCa, noCertTimeCheck, aead,
         };
-        command.SetAction((parse, cancellationToken) => RunAsync(
+        command.SetAction((parse, cancellationToken) => parse.GetValue(nts)
+            ? RunNtsAsync(
+                parse.GetValue(host)!,
+                parse.GetResult(port) is { Implicit: false } ? parse.GetValue(port) : null,
+                parse.GetValue(ntsPort),
+                new NtsQueryOptions(parse.GetValue(ca) ?? [], !parse.GetValue(noSystemCa), parse.GetValue(noCertTimeCheck), parse.GetValue(aead) ?? []),
+                parse.GetValue(keyId) is not null,
+                parse.GetValue(timeout),
+                parse.GetValue(samples),
+                parse.GetValue(interval),
+                parse.GetValue(json),
+                cancellationToken)
+            : RunAsync(
             parse.GetValue(host)!,
             parse.GetValue(port),
             parse.GetValue(keyId),
@@ -108,21 +129,127 @@ internal static class QueryCommand
         catch (NtpQueryException e)
         {
             Console.Error.WriteLine($"tempusctl: {e.Message}");
-            return e.Error switch
-            {
-                NtpQueryError.Timeout => ExitCodes.Timeout,
-                NtpQueryError.Unreachable => ExitCodes.Unreachable,
-                NtpQueryError.AuthenticationFailed => ExitCodes.AuthenticationFailed,
-                NtpQueryError.CryptoNak => ExitCodes.CryptoNak,
-                NtpQueryError.KissOfDeath => ExitCodes.KissOfDeath,
-                _ => ExitCodes.InvalidResponse,
-            };
+            return ExitCode(e);
         }
         finally
         {
             ring?.Dispose();
         }
     }
+
+    private sealed record NtsQueryOptions(string[] TrustedCertificates, bool UseSystemCertificates, bool SkipCertificateTimeChecks, string[] Aeads);
+
+    private static async Task<int> RunNtsAsync(string host, int? ntpPort, int ntsPort, NtsQueryOptions options, bool keyGiven, double timeoutSeconds, int samples, double intervalSeconds, bool json, CancellationToken cancellationToken)
+    {
+        string? problem = keyGiven ? "--nts and --key are two different authentications: pick one"
+            : ntsPort is < 1 or > 65535 ? "--ntsport must be 1-65535"
+            : Validate(null, null, ntpPort ?? 123, samples, timeoutSeconds, intervalSeconds);
+        var aeads = new List<NtsAeadAlgorithm>();
+        foreach (string name in options.Aeads.SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries)))
+        {
+            if (!ushort.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out ushort id) || !Enum.IsDefined((NtsAeadAlgorithm)id) || !NtsAead.IsSupported((NtsAeadAlgorithm)id))
+            {
+                problem ??= $"--aead: '{name}' is not a supported NTS AEAD id (15, 17 or 30)";
+                continue;
+            }
+
+            aeads.Add((NtsAeadAlgorithm)id);
+        }
+
+        if (problem is not null)
+        {
+            Console.Error.WriteLine($"tempusctl: {problem}");
+            return ExitCodes.Usage;
+        }
+
+        TimeSpan timeout = TimeSpan.FromSeconds(timeoutSeconds);
+        var keOptions = new NtsKeClientOptions
+        {
+            AeadAlgorithms = aeads.Count > 0 ? aeads : NtsKeClientOptions.DefaultAeadAlgorithms,
+            TrustedCertificateFiles = options.TrustedCertificates.Where(File.Exists).ToArray(),
+            TrustedCertificateDirectories = options.TrustedCertificates.Where(Directory.Exists).ToArray(),
+            UseSystemCertificates = options.UseSystemCertificates,
+            SkipCertificateTimeChecks = options.SkipCertificateTimeChecks,
+            HandshakeTimeout = timeout,
+            ResponseTimeout = timeout,
+        };
+        if (options.TrustedCertificates.FirstOrDefault(p => !File.Exists(p) && !Directory.Exists(p)) is string missing)
+        {
+            Console.Error.WriteLine($"tempusctl: --ca {missing}: No such file or directory");
+            return ExitCodes.Usage;
+        }
+
+        NtsSession session;
+        try
+        {
+            session = await new NtsKeClient(clock: RealtimeClock.Instance).ExchangeAsync(host, ntsPort, keOptions, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NtsKeException e)
+        {
+            Console.Error.WriteLine($"tempusctl: {e.Message}");
+            return e.Reason switch
+            {
+                NtsKeFailureReason.Timeout => ExitCodes.Timeout,
+                NtsKeFailureReason.ConnectionRefused or NtsKeFailureReason.DnsFailure or NtsKeFailureReason.ConnectionFailed => ExitCodes.Unreachable,
+                _ => ExitCodes.NtsKeFailed,
+            };
+        }
+
+        // Without a Port record the server means 123; --port overrides that for servers on other ports.
+        if (ntpPort is int p && session.NtpPort == TempusConfiguration.DefaultNtpPort)
+        {
+            session = new NtsSession
+            {
+                KeServer = session.KeServer,
+                KePort = session.KePort,
+                NtpServer = session.NtpServer,
+                NtpPort = p,
+                Algorithm = session.Algorithm,
+                C2SKey = session.C2SKey,
+                S2CKey = session.S2CKey,
+                EstablishedUnixNanoseconds = session.EstablishedUnixNanoseconds,
+            }.WithCookies(session.Cookies);
+        }
+
+        int cookiesFromKe = session.Cookies.Count;
+        try
+        {
+            var client = new NtsNtpClient(RealtimeClock.Instance);
+            var results = new List<NtpQueryResult>();
+            for (int i = 0; i < samples; i++)
+            {
+                if (i > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(intervalSeconds), cancellationToken).ConfigureAwait(false);
+                }
+
+                results.Add(await client.QueryAsync(session, timeout, cancellationToken).ConfigureAwait(false));
+            }
+
+            NtpQueryResult best = results.MinBy(r => r.Delay)!;
+            var details = new NtsDetails(session, cookiesFromKe);
+            Console.Write(json ? FormatJson(best, results, details) : FormatText(best, results, details));
+            return ExitCodes.Success;
+        }
+        catch (NtpQueryException e)
+        {
+            Console.Error.WriteLine($"tempusctl: {e.Message}");
+            return ExitCode(e);
+        }
+    }
+
+    /// <summary>What the NTS exchange established, for the output.</summary>
+    internal sealed record NtsDetails(NtsSession Session, int CookiesFromKeyExchange);
+
+    private static int ExitCode(NtpQueryException e) => e.Error switch
+    {
+        NtpQueryError.Timeout => ExitCodes.Timeout,
+        NtpQueryError.Unreachable => ExitCodes.Unreachable,
+        NtpQueryError.AuthenticationFailed => ExitCodes.AuthenticationFailed,
+        NtpQueryError.CryptoNak or NtpQueryError.NtsNak => ExitCodes.CryptoNak,
+        NtpQueryError.KissOfDeath => ExitCodes.KissOfDeath,
+        _ => ExitCodes.InvalidResponse,
+    };
 
     internal static string LeapName(LeapIndicator leap) => leap switch
     {
@@ -139,7 +266,7 @@ internal static class QueryCommand
         _ => "none",
     };
 
-    internal static string FormatText(NtpQueryResult best, IReadOnlyList<NtpQueryResult> all)
+    internal static string FormatText(NtpQueryResult best, IReadOnlyList<NtpQueryResult> all, NtsDetails? nts = null)
     {
         NtpPacketHeader h = best.Header;
         var text = new StringBuilder();
@@ -160,13 +287,13 @@ internal static class QueryCommand
         text.Append(best.Authentication switch
         {
             AuthenticationMode.SymmetricKey => $"authenticated: symmetric key {best.KeyId} ({MacAlgorithms.ChronyName(best.KeyAlgorithm!.Value)})\n",
-            AuthenticationMode.Nts => "authenticated: NTS\n",
+            AuthenticationMode.Nts => $"authenticated: NTS (AEAD {(int)nts!.Session.Algorithm} {nts.Session.Algorithm}, NTS-KE {nts.Session.KeServer}:{nts.Session.KePort}, NTP {nts.Session.NtpServer}:{nts.Session.NtpPort}, cookies {nts.CookiesFromKeyExchange} from NTS-KE, {nts.Session.Cookies.Count} held)\n",
             _ => "authenticated: no (plain NTP; anyone on the path could have changed this answer)\n",
         });
         return text.ToString();
     }
 
-    internal static string FormatJson(NtpQueryResult best, IReadOnlyList<NtpQueryResult> all)
+    internal static string FormatJson(NtpQueryResult best, IReadOnlyList<NtpQueryResult> all, NtsDetails? nts = null)
     {
         NtpPacketHeader h = best.Header;
         using var stream = new MemoryStream();
@@ -197,6 +324,20 @@ internal static class QueryCommand
             {
                 w.WriteNull("keyId");
                 w.WriteNull("keyType");
+            }
+
+            if (nts is not null)
+            {
+                w.WriteStartObject("nts");
+                w.WriteNumber("aead", (int)nts.Session.Algorithm);
+                w.WriteString("keServer", nts.Session.KeServer);
+                w.WriteNumber("kePort", nts.Session.KePort);
+                w.WriteString("ntpServer", nts.Session.NtpServer);
+                w.WriteNumber("ntpPort", nts.Session.NtpPort);
+                w.WriteNumber("cookiesFromKeyExchange", nts.CookiesFromKeyExchange);
+                w.WriteNumber("cookiesHeld", nts.Session.Cookies.Count);
+                w.WriteNumber("cookieLength", nts.Session.Cookies.Count > 0 ? nts.Session.Cookies.Peek().Length : 0);
+                w.WriteEndObject();
             }
 
             w.WriteStartArray("samples");

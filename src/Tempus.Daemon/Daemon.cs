@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging.Console;
 using Tempus.Auth;
 using Tempus.Clock;
 using Tempus.Config;
+using Tempus.Nts;
+using Tempus.Tls;
 using Tempus.Server;
 
 namespace Tempus.Daemon;
@@ -93,17 +95,26 @@ internal static partial class Daemon
             }
         }
 
+        NtsServerKeyRing? ntsKeys = null;
+        NtsKeServer? keServer = null;
         try
         {
             string clockControl = options.NoClockControl ? "disabled (-x): the system clock will not be adjusted" : "enabled";
             LogStarting(logger, options.ConfigPath, clockControl);
             ISystemClock clock = RealtimeClock.Instance;
+            if (config.IsNtsServer)
+            {
+                // Loaded before the NTP server starts, so cookies issued before a restart are accepted at once.
+                ntsKeys = NtsServerKeyRing.Open(clock, config.NtsRotateSeconds, config.NtsDumpDirectory, loggerFactory.CreateLogger<NtsServerKeyRing>());
+            }
+
             var engine = new NtpServerEngine(
                 clock,
                 keys,
                 config.NtpAccess,
                 config.CryptoNak,
-                now => config.LocalStratum is int stratum ? ReferenceState.Local(stratum, now) : ReferenceState.Unsynchronized);
+                now => config.LocalStratum is int stratum ? ReferenceState.Local(stratum, now) : ReferenceState.Unsynchronized,
+                ntsKeys);
 
             UdpNtpServer? server = null;
             if (config.Port != 0)
@@ -115,7 +126,7 @@ internal static partial class Daemon
 
                 try
                 {
-                    server = new UdpNtpServer(engine, clock, ServerEndpoints(config), loggerFactory.CreateLogger<UdpNtpServer>());
+                    server = new UdpNtpServer(engine, clock, ServerEndpoints(config, config.Port), loggerFactory.CreateLogger<UdpNtpServer>());
                 }
                 catch (SocketException e)
                 {
@@ -124,6 +135,32 @@ internal static partial class Daemon
                 }
 
                 server.Start();
+            }
+
+            if (ntsKeys is not null && config.NtsPort != 0)
+            {
+                try
+                {
+                    keServer = new NtsKeServer(
+                        new NtsKeServerOptions
+                        {
+                            Endpoints = ServerEndpoints(config, config.NtsPort).ToArray(),
+                            Certificates = config.NtsServerCertificates.Zip(config.NtsServerKeys, (c, k) => new TlsCertificateKeyPair(c, k)).ToArray(),
+                            NtpServer = config.NtsNtpServer,
+                            // RFC 8915 §4.1.7: a Port record is sent when NTP is not on 123.
+                            NtpPort = config.Port == 0 ? TempusConfiguration.DefaultNtpPort : config.Port,
+                            MaxConnections = config.MaxNtsConnections,
+                        },
+                        ntsKeys,
+                        loggerFactory.CreateLogger<NtsKeServer>());
+                    keServer.Start();
+                }
+                catch (Exception e) when (e is SocketException or TlsException or IOException)
+                {
+                    LogNtsKeStartFailed(logger, e.Message);
+                    server?.Dispose();
+                    return 1;
+                }
             }
 
             using (server)
@@ -135,13 +172,28 @@ internal static partial class Daemon
                 {
                     c.Cancel = true;
                     ReloadKeys(options, engine, logger);
+                    keServer?.ReloadCertificates();
+                    if (config.NtsRotateSeconds == 0)
+                    {
+                        // ntsrotate 0: the key file is managed outside (a fleet sharing it); SIGHUP picks it up.
+                        ntsKeys?.Reload();
+                    }
                 });
                 try
                 {
-                    await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
+                    using var timer = new PeriodicTimer(TimeSpan.FromSeconds(60));
+                    while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
+                    {
+                        ntsKeys?.RotateIfDue();
+                    }
                 }
                 catch (OperationCanceledException)
                 {
+                }
+
+                if (keServer is not null)
+                {
+                    await keServer.StopAsync().ConfigureAwait(false);
                 }
 
                 LogStopping(logger, engine.Counters.Received, engine.Counters.Responded, engine.Counters.Dropped);
@@ -151,6 +203,8 @@ internal static partial class Daemon
         }
         finally
         {
+            keServer?.Dispose();
+            ntsKeys?.Dispose();
             keys?.Dispose();
         }
     }
@@ -195,23 +249,23 @@ internal static partial class Daemon
         return ring;
     }
 
-    private static IEnumerable<IPEndPoint> ServerEndpoints(TempusConfiguration config)
+    private static IEnumerable<IPEndPoint> ServerEndpoints(TempusConfiguration config, int port)
     {
         if (config.BindAddress is null && config.BindAddress6 is null)
         {
             // Dual-mode [::] serves IPv4 and IPv6 from one socket, as chrony's default does.
-            yield return new IPEndPoint(IPAddress.IPv6Any, config.Port);
+            yield return new IPEndPoint(IPAddress.IPv6Any, port);
             yield break;
         }
 
         if (config.BindAddress is not null)
         {
-            yield return new IPEndPoint(config.BindAddress, config.Port);
+            yield return new IPEndPoint(config.BindAddress, port);
         }
 
         if (config.BindAddress6 is not null)
         {
-            yield return new IPEndPoint(config.BindAddress6, config.Port);
+            yield return new IPEndPoint(config.BindAddress6, port);
         }
     }
 
@@ -245,6 +299,9 @@ internal static partial class Daemon
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "{Message}")]
     private static partial void LogFatal(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Critical, Message = "cannot start the NTS-KE server: {Reason}")]
+    private static partial void LogNtsKeStartFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Critical, Message = "configuration error: {Error}")]
     private static partial void LogConfigError(ILogger logger, ConfigError error);

@@ -35,4 +35,15 @@ public sealed class NtsSession
 
     /// <summary>When the key exchange happened, Unix nanoseconds (for <c>ntsrefresh</c> and <c>authdata</c>).</summary>
     public required long EstablishedUnixNanoseconds { get; init; }
+
+    /// <summary>Adds <paramref name="cookies"/> to this session's queue, in order; returns the session.</summary>
+    public NtsSession WithCookies(IEnumerable<byte[]> cookies)
+    {
+        foreach (byte[] cookie in cookies)
+        {
+            Cookies.Enqueue(cookie);
+        }
+
+        return this;
+    }
 }
