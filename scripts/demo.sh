@@ -19,15 +19,24 @@ mkdir -m 700 -p "$state"
 echo "== generating keys: $state/tempus.keys"
 "$tempusctl" keygen --output "$state/tempus.keys" --format chrony
 
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "== generating a private CA and NTS-KE server certificate: $state/pki"
+"$tempusctl" ntscert --dir "$state/pki" --name localhost --name 127.0.0.1 --days 30
+
+free_port() { python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_$1); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+port=$(free_port DGRAM)
+ntsport=$(free_port STREAM)
 cat > "$state/tempus.conf" <<CONF
-# Demo server: loopback only, authenticated with the generated keys.
+# Demo server: loopback only, authenticated with symmetric keys and NTS.
 bindaddress 127.0.0.1
 port $port
 allow 127.0.0.0/8
 local stratum 3
 keyfile $state/tempus.keys
 trustedkey 1-20
+ntsservercert $state/pki/server.crt
+ntsserverkey $state/pki/server.key
+ntsport $ntsport
+ntsdumpdir $state/nts
 CONF
 echo "== config: $state/tempus.conf"
 cat "$state/tempus.conf"
@@ -37,7 +46,7 @@ echo "== starting tempusd -x -f $state/tempus.conf"
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-  grep -q "listening on" "$state/tempusd.log" && break
+  grep -q "NTS-KE server listening on" "$state/tempusd.log" && break
   kill -0 $pid 2>/dev/null || { cat "$state/tempusd.log"; exit 1; }
   sleep 0.1
 done
@@ -49,6 +58,10 @@ for key in 1 11; do
 done
 echo "== the same as JSON"
 "$tempusctl" query 127.0.0.1 --port "$port" --key 1 --keyfile "$state/tempus.keys" --json
+echo "== tempusctl query localhost --nts --ntsport $ntsport --ca $state/pki/ca.crt"
+"$tempusctl" query localhost --nts --ntsport "$ntsport" --ca "$state/pki/ca.crt"
+echo "== the same as JSON"
+"$tempusctl" query localhost --nts --ntsport "$ntsport" --ca "$state/pki/ca.crt" --json
 
 echo "== stopping tempusd"
 kill -TERM $pid

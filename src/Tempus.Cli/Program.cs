@@ -5,6 +5,7 @@ var root = new RootCommand("tempusctl: query NTP servers, generate keys and cont
 {
     QueryCommand.Create(),
     KeygenCommand.Create(),
+    NtsCertCommand.Create(),
 };
 
 ParseResult parse = root.Parse(args);
