@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
+using Tempus.Storage;
+
 namespace Tempus.Auth;
 
 /// <summary>
@@ -138,34 +140,10 @@ public static class KeyGenerator
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(content);
-        string fullPath = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(fullPath)!;
-        string temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-
-            // Mode fixed at open(2), so the secret is never in a file others can open.
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        };
-
         byte[] bytes = Encoding.UTF8.GetBytes(content);
         try
         {
-            using (var stream = new FileStream(temp, options))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
+            AtomicFile.Write(path, bytes);
         }
         finally
         {

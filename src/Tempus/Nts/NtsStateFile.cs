@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 
+using Tempus.Storage;
+
 namespace Tempus.Nts;
 
 /// <summary>
@@ -18,16 +20,14 @@ internal static class NtsStateFile
     public const int MaxLineLength = 2200;
 
     /// <summary>
-    /// Writes <paramref name="text"/> to <paramref name="path"/> atomically and never readable by anyone but the
-    /// owner: a temporary file in the same directory is created with mode 0600 at open(2), written, flushed to disk,
-    /// then renamed over <paramref name="path"/>, so a crash leaves the old file or the new one, never half of either.
+    /// Writes <paramref name="text"/> to <paramref name="path"/> through <see cref="AtomicFile"/> (0600, temporary
+    /// file, fsync, rename, directory fsync), creating the directory 0700 when missing.
     /// </summary>
     /// <exception cref="NtsStateFileException">The file cannot be written; the message names it and the cause.</exception>
     public static void WriteAtomic(string path, ReadOnlySpan<char> text)
     {
         string fullPath = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(fullPath)!;
-        string temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
         byte[] bytes = new byte[text.Length];
         try
         {
@@ -41,30 +41,10 @@ internal static class NtsStateFile
                 Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
 
-            var options = new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-
-                // The mode is fixed at open(2), so the secret is never in a file others can open.
-                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-            };
-            using (var stream = new FileStream(temp, options))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, fullPath, overwrite: true);
-
-            // The rename is durable only once the directory is synced too; .NET cannot open a directory to
-            // fsync it, and Tempus.Native has no fsync binding yet, so a power cut right after a rotation may
-            // bring the previous file back (the keys in it stay valid: nothing is lost but the newest key).
+            AtomicFile.Write(fullPath, bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            TryDelete(temp);
             throw new NtsStateFileException(fullPath, 0, $"cannot write: {e.Message} (is ntsdumpdir {directory} writable by the daemon's user?)", e);
         }
         finally
@@ -142,19 +122,6 @@ internal static class NtsStateFile
         if (text is not null)
         {
             Array.Clear(text);
-        }
-    }
-
-    /// <summary>Removes a file if it exists, ignoring errors (cleanup after a failed write).</summary>
-    public static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The temporary name is random; a leftover is harmless and the write error is what gets reported.
         }
     }
 
