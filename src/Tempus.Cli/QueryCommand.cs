@@ -30,17 +30,18 @@ internal static class QueryCommand
         var ca = new Option<string[]>("--ca") { Description = "trust this CA certificate file or directory for NTS-KE (repeatable; like ntstrustedcerts)" };
         var noSystemCa = new Option<bool>("--no-system-ca") { Description = "do not trust the system CA store (like nosystemcert)" };
         var noCertTimeCheck = new Option<bool>("--no-cert-time-check") { Description = "accept certificates outside their validity dates (a clock known to be wrong)" };
+        var ntsDumpDir = new Option<string?>("--ntsdumpdir") { Description = "keep the NTS session (keys and cookies) in this directory, so the next query needs no key exchange" };
         var aead = new Option<string[]>("--aead") { Description = "AEAD algorithms to offer, in order: 15 (AES-SIV-CMAC-256), 17 (AES-SIV-CMAC-512), 30 (AES-128-GCM-SIV)" };
         var command = new Command("query", "query an NTP server once and print offset, delay and how the answer was authenticated")
         {
-            host, port, keyId, keyFile, timeout, samples, interval, json, nts, ntsPort, ca, noSystemCa, noCertTimeCheck, aead,
+            host, port, keyId, keyFile, timeout, samples, interval, json, nts, ntsPort, ca, noSystemCa, noCertTimeCheck, aead, ntsDumpDir,
         };
         command.SetAction((parse, cancellationToken) => parse.GetValue(nts)
             ? RunNtsAsync(
                 parse.GetValue(host)!,
                 parse.GetResult(port) is { Implicit: false } ? parse.GetValue(port) : null,
                 parse.GetValue(ntsPort),
-                new NtsQueryOptions(parse.GetValue(ca) ?? [], !parse.GetValue(noSystemCa), parse.GetValue(noCertTimeCheck), parse.GetValue(aead) ?? []),
+                new NtsQueryOptions(parse.GetValue(ca) ?? [], !parse.GetValue(noSystemCa), parse.GetValue(noCertTimeCheck), parse.GetValue(aead) ?? [], parse.GetValue(ntsDumpDir)),
                 parse.GetValue(keyId) is not null,
                 parse.GetValue(timeout),
                 parse.GetValue(samples),
@@ -137,7 +138,7 @@ internal static class QueryCommand
         }
     }
 
-    private sealed record NtsQueryOptions(string[] TrustedCertificates, bool UseSystemCertificates, bool SkipCertificateTimeChecks, string[] Aeads);
+    private sealed record NtsQueryOptions(string[] TrustedCertificates, bool UseSystemCertificates, bool SkipCertificateTimeChecks, string[] Aeads, string? DumpDirectory);
 
     private static async Task<int> RunNtsAsync(string host, int? ntpPort, int ntsPort, NtsQueryOptions options, bool keyGiven, double timeoutSeconds, int samples, double intervalSeconds, bool json, CancellationToken cancellationToken)
     {
@@ -179,10 +180,29 @@ internal static class QueryCommand
             return ExitCodes.Usage;
         }
 
-        NtsSession session;
+        NtsSessionStore? store = options.DumpDirectory is null ? null : new NtsSessionStore(options.DumpDirectory);
+        NtsSession? session = null;
+        if (store is not null)
+        {
+            try
+            {
+                session = store.Load(host, ntsPort);
+            }
+            catch (NtsStateFileException e)
+            {
+                Console.Error.WriteLine($"tempusctl: warning: ignoring the saved NTS session: {e.Message}");
+            }
+
+            if (session is { Cookies.Count: 0 })
+            {
+                session = null;
+            }
+        }
+
+        bool keyExchange = session is null;
         try
         {
-            session = await new NtsKeClient(clock: RealtimeClock.Instance).ExchangeAsync(host, ntsPort, keOptions, cancellationToken).ConfigureAwait(false);
+            session ??= await new NtsKeClient(clock: RealtimeClock.Instance).ExchangeAsync(host, ntsPort, keOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (NtsKeException e)
         {
@@ -226,20 +246,36 @@ internal static class QueryCommand
                 results.Add(await client.QueryAsync(session, timeout, cancellationToken).ConfigureAwait(false));
             }
 
+            store?.Save(session);
             NtpQueryResult best = results.MinBy(r => r.Delay)!;
-            var details = new NtsDetails(session, cookiesFromKe);
+            var details = new NtsDetails(session, keyExchange ? cookiesFromKe : 0, keyExchange);
             Console.Write(json ? FormatJson(best, results, details) : FormatText(best, results, details));
             return ExitCodes.Success;
         }
         catch (NtpQueryException e)
         {
+            if (e.Error is NtpQueryError.NtsNak or NtpQueryError.NtsNoCookies)
+            {
+                // The saved cookies are no good any more (RFC 8915 §5.7): forget them; the next run does NTS-KE.
+                store?.Delete(host, ntsPort);
+            }
+            else if (store is not null)
+            {
+                store.Save(session);
+            }
+
             Console.Error.WriteLine($"tempusctl: {e.Message}");
             return ExitCode(e);
+        }
+        catch (NtsStateFileException e)
+        {
+            Console.Error.WriteLine($"tempusctl: cannot save the NTS session: {e.Message}");
+            return ExitCodes.Failure;
         }
     }
 
     /// <summary>What the NTS exchange established, for the output.</summary>
-    internal sealed record NtsDetails(NtsSession Session, int CookiesFromKeyExchange);
+    internal sealed record NtsDetails(NtsSession Session, int CookiesFromKeyExchange, bool KeyExchange);
 
     private static int ExitCode(NtpQueryException e) => e.Error switch
     {
@@ -287,7 +323,7 @@ internal static class QueryCommand
         text.Append(best.Authentication switch
         {
             AuthenticationMode.SymmetricKey => $"authenticated: symmetric key {best.KeyId} ({MacAlgorithms.ChronyName(best.KeyAlgorithm!.Value)})\n",
-            AuthenticationMode.Nts => $"authenticated: NTS (AEAD {(int)nts!.Session.Algorithm} {nts.Session.Algorithm}, NTS-KE {nts.Session.KeServer}:{nts.Session.KePort}, NTP {nts.Session.NtpServer}:{nts.Session.NtpPort}, cookies {nts.CookiesFromKeyExchange} from NTS-KE, {nts.Session.Cookies.Count} held)\n",
+            AuthenticationMode.Nts => $"authenticated: NTS (AEAD {(int)nts!.Session.Algorithm} {nts.Session.Algorithm}, NTS-KE {nts.Session.KeServer}:{nts.Session.KePort}, NTP {nts.Session.NtpServer}:{nts.Session.NtpPort}, {(nts.KeyExchange ? $"cookies {nts.CookiesFromKeyExchange} from NTS-KE" : "saved session, no key exchange")}, {nts.Session.Cookies.Count} cookies held)\n",
             _ => "authenticated: no (plain NTP; anyone on the path could have changed this answer)\n",
         });
         return text.ToString();
@@ -334,6 +370,7 @@ internal static class QueryCommand
                 w.WriteNumber("kePort", nts.Session.KePort);
                 w.WriteString("ntpServer", nts.Session.NtpServer);
                 w.WriteNumber("ntpPort", nts.Session.NtpPort);
+                w.WriteBoolean("keyExchange", nts.KeyExchange);
                 w.WriteNumber("cookiesFromKeyExchange", nts.CookiesFromKeyExchange);
                 w.WriteNumber("cookiesHeld", nts.Session.Cookies.Count);
                 w.WriteNumber("cookieLength", nts.Session.Cookies.Count > 0 ? nts.Session.Cookies.Peek().Length : 0);
