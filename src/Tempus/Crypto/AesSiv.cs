@@ -16,7 +16,12 @@ namespace Tempus.Crypto;
 /// Why not OpenSSL's own "AES-128-SIV" EVP cipher: on OpenSSL 3.0 it must be re-keyed for every message
 /// (re-initialising without a key leaves the previous S2V state behind), it drops empty associated-data
 /// components and cannot seal an empty plaintext (an NTS request usually has none), and where it works it
-/// is slower for NTS-sized messages (AeadBenchmarks).
+/// is about 7.5 times slower. Measured (AeadBenchmarks; 2-core AMD EPYC, OpenSSL 3.0.19, best of 400
+/// windows) on 200 bytes of associated data and 100 of plaintext, seal / open: this class 415 / 455 ns for
+/// AEAD 15 and 510 / 550 ns for AEAD 17, OpenSSL's EVP AES-SIV 3.2 / 3.1 µs and 3.3 / 3.3 µs; 0 bytes
+/// allocated by either. A <see cref="NtsAead.SetKey"/> costs 330 ns (two EVP re-keys). About 210 ns of a
+/// seal is the AES latency of the 21-block CBC chain (13 blocks of AD, 1 of nonce, 7 of plaintext), which
+/// CMAC cannot parallelise.
 /// </para>
 /// <para>
 /// The CMAC chain never resets the CBC context's IV, which in OpenSSL 3 is a full EVP_EncryptInit_ex
@@ -27,7 +32,7 @@ namespace Tempus.Crypto;
 /// </para>
 /// <para>
 /// CTR is built here over ECB for the same reason: setting the IV of an OpenSSL CTR context costs more than
-/// encrypting an NTS message (about 107 ns against 40 ns for seven ECB blocks on the reference machine).
+/// encrypting an NTS message (107 ns, against 23 ns for a four-block ECB update, on the reference machine).
 /// </para>
 /// </remarks>
 internal sealed class AesSiv : NtsAead
@@ -312,36 +317,47 @@ internal sealed class AesSiv : NtsAead
         Span<byte> chain = state.Slice(ChainOffset, BlockSize);
         ReadOnlySpan<byte> subkey = state.Slice(complete ? Subkey1Offset : Subkey2Offset, BlockSize);
         Span<byte> chunk = default;
-        for (int offset = 0; offset < total; offset += chunk.Length)
+        try
         {
-            chunk = _scratch.AsSpan(0, Math.Min(ScratchSize, total - offset));
-            int available = Math.Clamp(length - offset, 0, chunk.Length);
-            message.Slice(offset, available).CopyTo(chunk);
-            if (available < chunk.Length)
+            for (int offset = 0; offset < total; offset += chunk.Length)
             {
-                // Only the last chunk can be short of message: RFC 4493 §2.4 pads with 10^i.
-                chunk[available..].Clear();
-                chunk[available] = 0x80;
-            }
+                chunk = _scratch.AsSpan(0, Math.Min(ScratchSize, total - offset));
+                int available = Math.Clamp(length - offset, 0, chunk.Length);
+                message.Slice(offset, available).CopyTo(chunk);
+                if (available < chunk.Length)
+                {
+                    // Only the last chunk can be short of message: RFC 4493 §2.4 pads with 10^i.
+                    chunk[available..].Clear();
+                    chunk[available] = 0x80;
+                }
 
-            if (offset == 0)
-            {
-                // Cancels the context's IV (the previous CMAC's tag): CBC then computes E(M_1).
-                Xor(chunk[..BlockSize], chain);
-            }
+                if (offset == 0)
+                {
+                    // Cancels the context's IV (the previous CMAC's tag): CBC then computes E(M_1).
+                    Xor(chunk[..BlockSize], chain);
+                }
 
-            if (!xorEnd.IsEmpty)
-            {
-                XorAt(chunk, offset, length - BlockSize, xorEnd);
-            }
+                if (!xorEnd.IsEmpty)
+                {
+                    XorAt(chunk, offset, length - BlockSize, xorEnd);
+                }
 
-            if (offset + chunk.Length == total)
-            {
-                Xor(chunk[^BlockSize..], subkey);
-            }
+                if (offset + chunk.Length == total)
+                {
+                    Xor(chunk[^BlockSize..], subkey);
+                }
 
-            // Raw pointer: NtsAead never frees the contexts while a call holds the instance.
-            Interop.Crypto.EvpEncryptUpdate(_cbc.DangerousGetHandle(), chunk, chunk);
+                // Raw pointer: NtsAead never frees the contexts while a call holds the instance.
+                Interop.Crypto.EvpEncryptUpdate(_cbc.DangerousGetHandle(), chunk, chunk);
+            }
+        }
+        catch
+        {
+            // The context's IV no longer matches the chaining value: put both back to zero so that the
+            // next call starts right, then report the OpenSSL failure.
+            Interop.Crypto.EvpEncryptResetIv(_cbc, ZeroBlock);
+            chain.Clear();
+            throw;
         }
 
         ReadOnlySpan<byte> last = chunk[^BlockSize..];

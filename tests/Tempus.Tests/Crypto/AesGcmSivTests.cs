@@ -157,6 +157,42 @@ public sealed partial class AesGcmSivTests
         Assert.True(aead.TryOpen(new byte[12], [], sealedMessage, []));
     }
 
+    // Messages longer than one 512-byte CTR run and one 64-byte POLYVAL stride, and ragged at both.
+    // Self-generated with pyca/cryptography 48 (AESGCMSIV over its bundled OpenSSL): key 00..0f, nonce
+    // 00..0b, AD byte i = 7i+1, plaintext byte i = 13i+5 (mod 256); the SHA-256 of ciphertext || tag.
+    [Theory]
+    [InlineData(0, 513, "208acb065654e9dbd327072eddaf255d4e0a63712e6196835b40f8a50330e21e", true)]
+    [InlineData(1537, 511, "5d93faa7776eb2445a146898f204b3a8498d70156b6fdf9d530418be2d43025a", true)]
+    [InlineData(64, 4096, "6573721a5097ae22f1137a6172d9944c36fcab2ec22c868e449df26db267cb8f", true)]
+    [InlineData(3000, 1000, "a8165aa89f6a286027eeb655b9377c529dcfcb8a05288d8b06f98089d1edf715", true)]
+    [InlineData(17, 1535, "11a7e1b926fba261f2af3334074b625252d273dd286c12e7ba33f66a98ce0a24", true)]
+    [InlineData(200, 100, "190e861c258b3087b06f13c9ea6bacca4e61aa26391046701ac5e63863aba2cc", true)]
+    [InlineData(3000, 1000, "a8165aa89f6a286027eeb655b9377c529dcfcb8a05288d8b06f98089d1edf715", false)]
+    [InlineData(17, 1535, "11a7e1b926fba261f2af3334074b625252d273dd286c12e7ba33f66a98ce0a24", false)]
+    public void LongMessagesMatchPycaCryptography(int adLength, int plaintextLength, string sha256, bool hardwarePolyval)
+    {
+        byte[] ad = Pattern(adLength, 7, 1);
+        byte[] plaintext = Pattern(plaintextLength, 13, 5);
+        using var aead = new AesGcmSiv(Pattern(16, 1, 0), hardwarePolyval);
+        byte[] output = new byte[plaintextLength + 16];
+        aead.Seal(Pattern(12, 1, 0), ad, plaintext, output);
+        Assert.Equal(sha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(output)));
+        byte[] opened = new byte[plaintextLength];
+        Assert.True(aead.TryOpen(Pattern(12, 1, 0), ad, output, opened));
+        Assert.Equal(plaintext, opened);
+    }
+
+    internal static byte[] Pattern(int length, int multiplier, int offset)
+    {
+        byte[] bytes = new byte[length];
+        for (int i = 0; i < length; i++)
+        {
+            bytes[i] = (byte)((i * multiplier) + offset);
+        }
+
+        return bytes;
+    }
+
     private static void AssertSealsAndOpens(NtsAead aead, byte[] nonce, byte[] ad, byte[] plaintext, byte[] expected)
     {
         byte[] output = new byte[plaintext.Length + 16];

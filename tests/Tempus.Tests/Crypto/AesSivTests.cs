@@ -196,6 +196,29 @@ public sealed class AesSivTests
         }
     }
 
+    // Messages longer than one 1536-byte CMAC/CTR run, and ragged at it. Self-generated with pyca/cryptography
+    // 48 (AESSIV, S2V over [AD, nonce]): key 00..1f, nonce 00..0f, AD byte i = 7i+1, plaintext byte
+    // i = 13i+5 (mod 256); the SHA-256 of SIV || ciphertext.
+    [Theory]
+    [InlineData(0, 0, "de75caa452cd03e5a7749427bcb96a6c4024c2af55df4f3273402f2e0705b8c5")]
+    [InlineData(1537, 1535, "c2574499a06e0e3bc48b612b81d6dfc554d4ff25afd2c7e6a7812df8d98dc5df")]
+    [InlineData(3100, 16, "af06295b3248061bb237e10a6104463b57959d66218eb3a3df2574c9a4ff8e09")]
+    [InlineData(1536, 1536, "c99f6233b4765fcba318f6ae719287ed467447a1a172cb62fa7da489465f62c0")]
+    [InlineData(5, 4000, "a1737d4cee693504f41acd2db9a2ad4ae14776c4fa1230b4c68fa951da61896b")]
+    public void LongMessagesMatchPycaCryptography(int adLength, int plaintextLength, string sha256)
+    {
+        byte[] ad = AesGcmSivTests.Pattern(adLength, 7, 1);
+        byte[] plaintext = AesGcmSivTests.Pattern(plaintextLength, 13, 5);
+        byte[] nonce = AesGcmSivTests.Pattern(16, 1, 0);
+        using NtsAead aead = NtsAead.Create(NtsAeadAlgorithm.AesSivCmac256, AesGcmSivTests.Pattern(32, 1, 0));
+        byte[] output = new byte[plaintextLength + 16];
+        aead.Seal(nonce, ad, plaintext, output);
+        Assert.Equal(sha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(output)));
+        byte[] opened = new byte[plaintextLength];
+        Assert.True(aead.TryOpen(nonce, ad, output, opened));
+        Assert.Equal(plaintext, opened);
+    }
+
     [Fact]
     public void OpenSslEvpAesSivRefusesWhatItWouldGetWrong()
     {
