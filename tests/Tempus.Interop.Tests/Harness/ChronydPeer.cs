@@ -38,6 +38,9 @@ public sealed partial class ChronydPeer : IAsyncDisposable
 
     public string Configuration { get; }
 
+    // The NTS-KE TCP port, 0 unless chronyd is an NTS server.
+    public int NtsPort { get; private init; }
+
     public string Log => _process.Output;
 
     // chronyd's complaints about its key file ("Could not decode key 1", "Invalid type in key 2",
@@ -68,7 +71,40 @@ public sealed partial class ChronydPeer : IAsyncDisposable
             $"server {serverAddress} port {serverPort} key {keyId} iburst minpoll -2 maxpoll -2",
         ]);
 
-    public static async Task<ChronydPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, int port, IEnumerable<string> directives)
+    // chronyd as an NTS client (RFC 8915) of one server, polling every 250 ms: NTS-KE to serverName:ntsPort,
+    // trusting only caFile, then NTS-protected NTP to the port the NTS-KE server names (ntpPort otherwise).
+    public static Task<ChronydPeer> StartNtsClientAsync(PeerPaths paths, ITestOutputHelper output, string serverName, int ntpPort, int ntsPort, string caFile) =>
+        StartAsync(paths, output, 0, directory =>
+        [
+            "port 0",
+            $"ntstrustedcerts {caFile}",
+            $"ntsdumpdir {directory.CreateSubdirectory("nts")}",
+            $"server {serverName} port {ntpPort} nts ntsport {ntsPort} iburst minpoll -2 maxpoll -2",
+        ]);
+
+    // chronyd as an NTS-KE and NTP server of its local clock on free ports of 127.0.0.1. chrony sends an
+    // NTPv4 Port record because its NTP port is not 123 (RFC 8915 §4.1.8).
+    public static Task<ChronydPeer> StartNtsServerAsync(PeerPaths paths, ITestOutputHelper output, PemPair certificate, int localStratum)
+    {
+        int port = FreePort.Udp(IPAddress.Loopback);
+        int ntsPort = FreePort.Tcp(IPAddress.Loopback);
+        return StartAsync(paths, output, port, directory =>
+        [
+            $"port {port}",
+            "bindaddress 127.0.0.1",
+            "allow 127.0.0.1",
+            $"local stratum {localStratum}",
+            $"ntsservercert {certificate.CertificateFile}",
+            $"ntsserverkey {certificate.KeyFile}",
+            $"ntsport {ntsPort}",
+            $"ntsdumpdir {directory.CreateSubdirectory("nts")}",
+        ], ntsPort);
+    }
+
+    public static Task<ChronydPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, int port, IEnumerable<string> directives) =>
+        StartAsync(paths, output, port, _ => directives);
+
+    private static async Task<ChronydPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, int port, Func<TempDirectory, IEnumerable<string>> directives, int ntsPort = 0)
     {
         string chronyd = paths.Chronyd;
         _ = paths.Chronyc;
@@ -79,13 +115,13 @@ public sealed partial class ChronydPeer : IAsyncDisposable
             $"pidfile {directory.PathOf("chronyd.pid")}",
             $"bindcmdaddress {socketPath}",
             "cmdport 0",
-            .. directives,
+            .. directives(directory),
         ]) + "\n";
         string configPath = directory.WriteFile("chrony.conf", configuration);
         output.WriteLine($"chrony.conf:\n{configuration}");
 
         PeerProcess process = PeerProcess.Start("chronyd", chronyd, ["-x", "-u", "root", "-d", "-f", configPath]);
-        var peer = new ChronydPeer(paths, output, directory, process, socketPath, port, configuration);
+        var peer = new ChronydPeer(paths, output, directory, process, socketPath, port, configuration) { NtsPort = ntsPort };
         try
         {
             await peer.WaitUntilAnsweringAsync();
@@ -117,6 +153,16 @@ public sealed partial class ChronydPeer : IAsyncDisposable
         }
 
         return ParseLines(result.Stdout, ChronyAuthData.Parse);
+    }
+
+    // `chronyc ntpdata ADDRESS`'s "Total valid RX": responses that passed every test, authentication included.
+    public async Task<int> ValidResponsesAsync(string address)
+    {
+        CommandResult result = await ChronycAsync("ntpdata", address);
+        Match match = TotalValidRxPattern().Match(result.Stdout);
+        return match.Success
+            ? ChronySource.Integer(match.Groups[1].Value)
+            : throw new InteropSetupException($"no \"Total valid RX\" in chronyc ntpdata:\n{result}");
     }
 
     // Polls `chronyc sources` until chronyd has selected the address ('*'), then returns that source.
@@ -184,6 +230,9 @@ public sealed partial class ChronydPeer : IAsyncDisposable
         }
     }
 
+    [GeneratedRegex(@"Total valid RX\s*:\s*(\d+)")]
+    private static partial Regex TotalValidRxPattern();
+
     [GeneratedRegex(@"(?i)(could not|invalid|too short|missing).*key")]
     private static partial Regex KeyFileErrorPattern();
 
@@ -206,9 +255,21 @@ public sealed record ChronySource(char Mode, char State, string Address, int Str
 }
 
 // One line of `chronyc -n -c authdata`: address, mode (SK symmetric key, NTS, -), key id, hash type,
-// key length in bits, last key change, attempts, NAKs, cookies, cookie length.
+// key length in bits, last key change, attempts, NAKs, cookies, cookie length. For NTS: Type is the AEAD
+// (15 AES-SIV-CMAC-256), LastKeyChange the seconds since the last successful NTS-KE, Attempts the NTS-KE
+// attempts since then, Nak whether an NTS NAK came since the last request, Cookies the cookies held.
 public sealed record ChronyAuthData(string Address, string Mode, int KeyId, int Type, int KeyLength)
 {
+    public int LastKeyChange { get; init; } = -1;
+
+    public int Attempts { get; init; }
+
+    public int Nak { get; init; }
+
+    public int Cookies { get; init; }
+
+    public int CookieLength { get; init; }
+
     // chronyc prints chrony's internal algorithm number (hash.h HSH_MD5 = 1, HSH_SHA1 = 2; cmac.h AES128 = 13).
     public static int TypeOf(string keyType) => keyType switch
     {
@@ -218,8 +279,21 @@ public sealed record ChronyAuthData(string Address, string Mode, int KeyId, int 
         _ => throw new ArgumentOutOfRangeException(nameof(keyType), keyType, "expected MD5, SHA1 or AES128"),
     };
 
-    public static ChronyAuthData Parse(string[] fields) =>
-        fields.Length >= 5
-            ? new ChronyAuthData(fields[0], fields[1], ChronySource.Integer(fields[2]), ChronySource.Integer(fields[3]), ChronySource.Integer(fields[4]))
-            : throw new FormatException($"unexpected chronyc authdata line: {string.Join(',', fields)}");
+    public static ChronyAuthData Parse(string[] fields)
+    {
+        if (fields.Length < 5)
+        {
+            throw new FormatException($"unexpected chronyc authdata line: {string.Join(',', fields)}");
+        }
+
+        var data = new ChronyAuthData(fields[0], fields[1], ChronySource.Integer(fields[2]), ChronySource.Integer(fields[3]), ChronySource.Integer(fields[4]));
+        return fields.Length < 10 ? data : data with
+        {
+            LastKeyChange = ChronySource.Integer(fields[5]),
+            Attempts = ChronySource.Integer(fields[6]),
+            Nak = ChronySource.Integer(fields[7]),
+            Cookies = ChronySource.Integer(fields[8]),
+            CookieLength = ChronySource.Integer(fields[9]),
+        };
+    }
 }

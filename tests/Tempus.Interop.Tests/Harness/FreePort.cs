@@ -19,13 +19,29 @@ public static class FreePort
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    // Waits up to `within` for the port to be bindable, then fails naming the peer that needs it.
-    public static async Task RequireUdpFreeAsync(IPAddress address, int port, string neededBy, TimeSpan within)
+    // A TCP port free on the address now (for an NTS-KE listener); same caveat as Udp.
+    public static int Tcp(IPAddress address)
     {
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(address, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    // Waits up to `within` for the port to be bindable, then fails naming the peer that needs it.
+    public static Task RequireUdpFreeAsync(IPAddress address, int port, string neededBy, TimeSpan within) =>
+        RequireFreeAsync(SocketType.Dgram, address, port, neededBy, within);
+
+    // The same for a TCP listener (NTS-KE): a socket in TIME_WAIT does not count, listeners set SO_REUSEADDR.
+    public static Task RequireTcpFreeAsync(IPAddress address, int port, string neededBy, TimeSpan within) =>
+        RequireFreeAsync(SocketType.Stream, address, port, neededBy, within);
+
+    private static async Task RequireFreeAsync(SocketType type, IPAddress address, int port, string neededBy, TimeSpan within)
+    {
+        string protocol = type == SocketType.Stream ? "TCP" : "UDP";
         var stopwatch = Stopwatch.StartNew();
         while (true)
         {
-            SocketError error = TryBind(address, port);
+            SocketError error = TryBind(type, address, port);
             if (error == SocketError.Success)
             {
                 return;
@@ -34,20 +50,25 @@ public static class FreePort
             if (error != SocketError.AddressAlreadyInUse || stopwatch.Elapsed >= within)
             {
                 throw new InteropSetupException(
-                    $"{neededBy} needs UDP {address}:{port}, which is " +
+                    $"{neededBy} needs {protocol} {address}:{port}, which is " +
                     (error == SocketError.AddressAlreadyInUse ? $"still in use after {within.TotalSeconds:F0} s" : $"not bindable ({error}; run as root)") +
-                    $": see `ss -ulpn 'sport = :{port}'` and stop the other NTP server");
+                    $": see `ss -{(type == SocketType.Stream ? 't' : 'u')}lpn 'sport = :{port}'` and stop the other server");
             }
 
             await Task.Delay(500);
         }
     }
 
-    private static SocketError TryBind(IPAddress address, int port)
+    private static SocketError TryBind(SocketType type, IPAddress address, int port)
     {
         try
         {
-            using var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            using var socket = new Socket(address.AddressFamily, type, type == SocketType.Stream ? ProtocolType.Tcp : ProtocolType.Udp);
+            if (type == SocketType.Stream)
+            {
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            }
+
             socket.Bind(new IPEndPoint(address, port));
             return SocketError.Success;
         }

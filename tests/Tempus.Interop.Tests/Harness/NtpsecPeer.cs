@@ -18,15 +18,19 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
 
     public const int OrphanStratum = 8;
 
+    public const int NtsKePort = 4460;
+
     private const int CapSysTime = 25;
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(15);
 
+    private readonly PeerPaths _paths;
     private readonly ITestOutputHelper _output;
     private readonly TempDirectory _directory;
     private readonly PeerProcess _process;
 
-    private NtpsecPeer(ITestOutputHelper output, TempDirectory directory, PeerProcess process, string logFile)
+    private NtpsecPeer(PeerPaths paths, ITestOutputHelper output, TempDirectory directory, PeerProcess process, string logFile)
     {
+        _paths = paths;
         _output = output;
         _directory = directory;
         _process = process;
@@ -47,11 +51,46 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<NtpsecPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, string keysFile, IEnumerable<int> trustedKeys)
+    public static Task<NtpsecPeer> StartAsync(PeerPaths paths, ITestOutputHelper output, string keysFile, IEnumerable<int> trustedKeys) =>
+        StartCoreAsync(paths, output, _ =>
+        [
+            $"keys {keysFile}",
+            $"trustedkey {string.Join(' ', trustedKeys)}",
+            $"tos orphan {OrphanStratum} orphanwait 0",
+        ], orphan: true, ntsServer: false);
+
+    // ntpd as an NTS-KE server (RFC 8915) in orphan mode. NTPsec 1.2.2 has no option for the NTS-KE
+    // port or address: it listens on 0.0.0.0:4460 and [::]:4460, and sends no Port record (its NTP is on 123).
+    public static Task<NtpsecPeer> StartNtsServerAsync(PeerPaths paths, ITestOutputHelper output, PemPair certificate) =>
+        StartCoreAsync(paths, output, directory =>
+        [
+            $"tos orphan {OrphanStratum} orphanwait 0",
+            "nts enable",
+            $"nts cert {certificate.CertificateFile}",
+            $"nts key {certificate.KeyFile}",
+            $"nts cookie {directory.PathOf("nts-keys")}",
+        ], orphan: true, ntsServer: true);
+
+    // ntpd as an NTS client of `server NAME nts`: NTS-KE to NAME:4460 (the port is fixed unless written
+    // NAME:PORT), certificate checked against caFile and NAME, then NTP to the address and port the
+    // NTS-KE server names. Polls every 8 s (minpoll 3 is NTPsec's floor).
+    public static Task<NtpsecPeer> StartNtsClientAsync(PeerPaths paths, ITestOutputHelper output, string serverName, string caFile) =>
+        StartCoreAsync(paths, output, directory =>
+        [
+            $"nts cookie {directory.PathOf("nts-keys")}",
+            $"server {serverName} nts ca {caFile} iburst minpoll 3 maxpoll 3",
+        ], orphan: false, ntsServer: false);
+
+    private static async Task<NtpsecPeer> StartCoreAsync(
+        PeerPaths paths, ITestOutputHelper output, Func<TempDirectory, IEnumerable<string>> directives, bool orphan, bool ntsServer)
     {
         string ntpd = paths.Ntpd;
         string capsh = paths.Capsh;
         await FreePort.RequireUdpFreeAsync(IPAddress.Loopback, Port, "NTPsec's ntpd", FreePort.FixedPortWait);
+        if (ntsServer)
+        {
+            await FreePort.RequireTcpFreeAsync(IPAddress.Any, NtsKePort, "NTPsec's NTS-KE server", FreePort.FixedPortWait);
+        }
 
         var directory = new TempDirectory("ntpd");
         Directory.CreateDirectory(directory.PathOf("stats"));
@@ -61,8 +100,6 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
             $"driftfile {directory.PathOf("ntp.drift")}",
             $"statsdir {directory.PathOf("stats")}/",
             $"logfile {logFile}",
-            $"keys {keysFile}",
-            $"trustedkey {string.Join(' ', trustedKeys)}",
             "disable ntp kernel",
             "interface ignore all",
             $"interface listen {Address}",
@@ -70,19 +107,27 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
             "restrict -6 default ignore",
             "restrict 127.0.0.1",
             "restrict ::1",
-            $"tos orphan {OrphanStratum} orphanwait 0",
+            .. directives(directory),
         ]) + "\n";
         string configPath = directory.WriteFile("ntp.conf", configuration);
         output.WriteLine($"ntp.conf:\n{configuration}");
 
         string shellCommand = $"exec {CommandLine.Quote(ntpd)} -n -c {CommandLine.Quote(configPath)}";
         PeerProcess process = PeerProcess.Start("ntpd", capsh, ["--drop=cap_sys_time", "--", "-c", shellCommand]);
-        var peer = new NtpsecPeer(output, directory, process, logFile);
+        var peer = new NtpsecPeer(paths, output, directory, process, logFile);
         try
         {
-            await peer.WaitUntilListeningAsync();
+            await peer.WaitUntilLoggedAsync($"Listen normally on", $"{Address}:{Port}");
             peer.RequireNoClockCapability();
-            await peer.WaitUntilOrphanAsync();
+            if (ntsServer)
+            {
+                await peer.WaitUntilLoggedAsync("NTSs: listen4 worked", string.Empty);
+            }
+
+            if (orphan)
+            {
+                await peer.WaitUntilOrphanAsync();
+            }
         }
         catch
         {
@@ -93,6 +138,26 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
         return peer;
     }
 
+    // `ntpq -c nts 127.0.0.1`: NTPsec's NTS counters ("NTS client recvs good", "NTS KE serves good", ...).
+    public async Task<IReadOnlyDictionary<string, long>> NtsCountersAsync()
+    {
+        CommandResult result = await NtpqAsync("-c", "nts", Address);
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (string line in result.Stdout.Split('\n'))
+        {
+            int colon = line.LastIndexOf(':');
+            if (colon > 0 && long.TryParse(line[(colon + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+            {
+                counters[line[..colon].Trim()] = value;
+            }
+        }
+
+        return counters;
+    }
+
+    public Task<CommandResult> NtpqAsync(params string[] arguments) =>
+        CommandLine.RunAsync(_paths.Python3, [_paths.Ntpq, "-n", .. arguments], TimeSpan.FromSeconds(15), _output, _paths.NtpsecEnvironment);
+
     public async ValueTask DisposeAsync()
     {
         await _process.StopAsync(TimeSpan.FromSeconds(5));
@@ -101,14 +166,12 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
         _directory.Dispose();
     }
 
-    private async Task WaitUntilListeningAsync()
+    private async Task WaitUntilLoggedAsync(string text, string endpoint)
     {
-        string listening = $"Listen normally on";
-        string endpoint = $"{Address}:{Port}";
         var stopwatch = Stopwatch.StartNew();
         while (true)
         {
-            if (Log.Split('\n').Any(line => line.Contains(listening, StringComparison.Ordinal) && line.Contains(endpoint, StringComparison.Ordinal)))
+            if (Log.Split('\n').Any(line => line.Contains(text, StringComparison.Ordinal) && line.Contains(endpoint, StringComparison.Ordinal)))
             {
                 return;
             }
@@ -122,7 +185,7 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
             if (stopwatch.Elapsed > s_startTimeout)
             {
                 throw new InteropSetupException(
-                    $"ntpd did not log \"{listening} ... {endpoint}\" within {s_startTimeout.TotalSeconds:F0} s\n{_process.Output}\n--- {LogFile} ---\n{Log}");
+                    $"ntpd did not log \"{text} {endpoint}\" within {s_startTimeout.TotalSeconds:F0} s\n{_process.Output}\n--- {LogFile} ---\n{Log}");
             }
 
             await Task.Delay(100);

@@ -47,6 +47,10 @@ public sealed class PeerPaths : IDisposable
 
     public string Ntpdig => RequireNtpsec("ntpdig", Path.Combine(NtpsecRoot, "usr", "bin", "ntpdig"));
 
+    public string Ntpq => RequireNtpsec("ntpq", Path.Combine(NtpsecRoot, "usr", "bin", "ntpq"));
+
+    public string GnutlsCli => RequirePeer("gnutls-cli", "/usr/bin/gnutls-cli");
+
     public string Ntpkeygen => RequireNtpsec("ntpkeygen", Path.Combine(NtpsecRoot, "usr", "sbin", "ntpkeygen"));
 
     public string Tempusd => RequireTempus("tempusd", "Tempus.Daemon");

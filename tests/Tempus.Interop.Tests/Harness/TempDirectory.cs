@@ -13,6 +13,15 @@ public sealed class TempDirectory : IDisposable
 
     public string PathOf(string name) => Path.Combine(FullPath, name);
 
+    // A 0700 subdirectory (chronyd's ntsdumpdir, a restarted server's key directory).
+    public string CreateSubdirectory(string name)
+    {
+        string path = PathOf(name);
+        Directory.CreateDirectory(path);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
     // Key files and configurations are written 0600: chronyd and ntpd warn about readable key files.
     public string WriteFile(string name, string contents)
     {

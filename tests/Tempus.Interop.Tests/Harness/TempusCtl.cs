@@ -16,6 +16,25 @@ public static class TempusCtlExit
     public const int KissOfDeath = 7;
     public const int InvalidResponse = 8;
     public const int KeyProblem = 9;
+    public const int NtsKeFailed = 10;
+}
+
+// What `tempusctl query --nts` offers and trusts; null leaves tempusctl's default.
+public sealed record NtsQueryOptions
+{
+    public int? NtsPort { get; init; }
+
+    // The NTP port to use when the NTS-KE server sends no Port record.
+    public int? Port { get; init; }
+
+    public string? CaFile { get; init; }
+
+    // AEAD ids in order of preference (RFC 8915 §4.1.5): 15, 17, 30.
+    public IReadOnlyList<int> Aeads { get; init; } = [];
+
+    public bool NoCertTimeCheck { get; init; }
+
+    public int TimeoutSeconds { get; init; } = 3;
 }
 
 public sealed class TempusCtl
@@ -45,6 +64,37 @@ public sealed class TempusCtl
         if (keyFile is not null)
         {
             arguments.AddRange(["--keyfile", keyFile]);
+        }
+
+        return new TempusQuery(await RunAsync([.. arguments]));
+    }
+
+    public async Task<TempusQuery> QueryNtsAsync(string host, NtsQueryOptions options)
+    {
+        List<string> arguments = ["query", host, "--nts", "--json", "--timeout", Invariant(options.TimeoutSeconds)];
+        if (options.NtsPort is int ntsPort)
+        {
+            arguments.AddRange(["--ntsport", Invariant(ntsPort)]);
+        }
+
+        if (options.Port is int port)
+        {
+            arguments.AddRange(["--port", Invariant(port)]);
+        }
+
+        if (options.CaFile is not null)
+        {
+            arguments.AddRange(["--ca", options.CaFile]);
+        }
+
+        foreach (int aead in options.Aeads)
+        {
+            arguments.AddRange(["--aead", Invariant(aead)]);
+        }
+
+        if (options.NoCertTimeCheck)
+        {
+            arguments.Add("--no-cert-time-check");
         }
 
         return new TempusQuery(await RunAsync([.. arguments]));
@@ -131,4 +181,30 @@ public sealed record TempusReport(
         json.GetProperty("server").ToString(),
         json.GetProperty("port").GetInt32(),
         json.Clone());
+
+    // The "nts" object of an NTS query; a KeyNotFoundException (with the JSON) if there is none.
+    public NtsReport Nts => Json.TryGetProperty("nts", out JsonElement nts) && nts.ValueKind == JsonValueKind.Object
+        ? NtsReport.From(nts)
+        : throw new KeyNotFoundException($"no \"nts\" object in {Json}");
+}
+
+public sealed record NtsReport(
+    int Aead,
+    string KeServer,
+    int KePort,
+    string NtpServer,
+    int NtpPort,
+    int CookiesFromKeyExchange,
+    int CookiesHeld,
+    int CookieLength)
+{
+    public static NtsReport From(JsonElement json) => new(
+        json.GetProperty("aead").GetInt32(),
+        json.GetProperty("keServer").GetString()!,
+        json.GetProperty("kePort").GetInt32(),
+        json.GetProperty("ntpServer").GetString()!,
+        json.GetProperty("ntpPort").GetInt32(),
+        json.GetProperty("cookiesFromKeyExchange").GetInt32(),
+        json.GetProperty("cookiesHeld").GetInt32(),
+        json.GetProperty("cookieLength").GetInt32());
 }

@@ -21,6 +21,15 @@ public sealed record TempusdOptions
 
     // `allow` lines; the default admits all of 127/8, use ["::1"] for an IPv6 test.
     public IReadOnlyList<string> Allow { get; init; } = ["127.0.0.0/8"];
+
+    // ntsservercert/ntsserverkey pairs; any makes tempusd an NTS-KE server (RFC 8915 §4).
+    public IReadOnlyList<PemPair> NtsCertificates { get; init; } = [];
+
+    // The NTS-KE TCP port (ntsport); 0 picks a free one. Only used with NtsCertificates.
+    public int NtsPort { get; init; }
+
+    // ntsdumpdir: where the server keeps its cookie master keys (ntskeys) across restarts.
+    public string? NtsDumpDirectory { get; init; }
 }
 
 // tempusd in the foreground with -x (never touches the clock), configured in chrony syntax with only the
@@ -32,19 +41,24 @@ public sealed class TempusDaemon : IAsyncDisposable
     private readonly ITestOutputHelper _output;
     private readonly TempDirectory _directory;
     private readonly PeerProcess _process;
+    private bool _disposed;
 
-    private TempusDaemon(ITestOutputHelper output, TempDirectory directory, PeerProcess process, string address, int port)
+    private TempusDaemon(ITestOutputHelper output, TempDirectory directory, PeerProcess process, string address, int port, int ntsPort)
     {
         _output = output;
         _directory = directory;
         _process = process;
         Address = address;
         Port = port;
+        NtsPort = ntsPort;
     }
 
     public string Address { get; }
 
     public int Port { get; }
+
+    // The NTS-KE TCP port, 0 when tempusd is not an NTS-KE server.
+    public int NtsPort { get; }
 
     public string Log => _process.Output;
 
@@ -78,12 +92,30 @@ public sealed class TempusDaemon : IAsyncDisposable
             lines.Add("cryptonak");
         }
 
+        int ntsPort = 0;
+        if (options.NtsCertificates.Count > 0)
+        {
+            ntsPort = options.NtsPort != 0 ? options.NtsPort : FreePort.Tcp(address);
+            await FreePort.RequireTcpFreeAsync(address, ntsPort, "tempusd's NTS-KE server", options.NtsPort != 0 ? FreePort.FixedPortWait : TimeSpan.Zero);
+            foreach (PemPair pair in options.NtsCertificates)
+            {
+                lines.Add($"ntsservercert {pair.CertificateFile}");
+                lines.Add($"ntsserverkey {pair.KeyFile}");
+            }
+
+            lines.Add($"ntsport {ntsPort.ToString(CultureInfo.InvariantCulture)}");
+            if (options.NtsDumpDirectory is not null)
+            {
+                lines.Add($"ntsdumpdir {options.NtsDumpDirectory}");
+            }
+        }
+
         string configuration = string.Join('\n', lines) + "\n";
         string configPath = directory.WriteFile("tempusd.conf", configuration);
         output.WriteLine($"tempusd.conf:\n{configuration}");
 
         PeerProcess process = PeerProcess.Start("tempusd", tempusd, ["-f", configPath, "-x"]);
-        var daemon = new TempusDaemon(output, directory, process, options.BindAddress, port);
+        var daemon = new TempusDaemon(output, directory, process, options.BindAddress, port, ntsPort);
         try
         {
             // 127.0.0.1:123, and [::1]:123 or ::1:123 for IPv6.
@@ -91,9 +123,19 @@ public sealed class TempusDaemon : IAsyncDisposable
             string bare = $"{options.BindAddress}:{port}";
             await process.WaitForLineAsync(
                 line => line.Contains("listening on", StringComparison.OrdinalIgnoreCase)
+                    && !line.Contains("NTS-KE", StringComparison.Ordinal)
                     && (line.Contains(endpoint, StringComparison.Ordinal) || line.Contains(bare, StringComparison.Ordinal)),
                 s_startTimeout,
                 $"\"listening on {endpoint}\"");
+            if (ntsPort != 0)
+            {
+                // "NTS-KE server listening on TCP 127.0.0.1:4460".
+                string ntsEndpoint = new IPEndPoint(address, ntsPort).ToString();
+                await process.WaitForLineAsync(
+                    line => line.Contains("NTS-KE server listening on TCP", StringComparison.Ordinal) && line.Contains(ntsEndpoint, StringComparison.Ordinal),
+                    s_startTimeout,
+                    $"\"NTS-KE server listening on TCP {ntsEndpoint}\"");
+            }
         }
         catch
         {
@@ -109,8 +151,15 @@ public sealed class TempusDaemon : IAsyncDisposable
 
     public int? ExitCode => _process.ExitCode;
 
+    // Idempotent, so a test can stop tempusd early (a restart) and still hold it in `await using`.
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         bool exitedOnTerm = await _process.StopAsync(TimeSpan.FromSeconds(5));
         _process.WriteTo(_output, exitedOnTerm ? null : "tempusd did not exit within 5 s of SIGTERM and was killed");
         await _process.DisposeAsync();
