@@ -180,29 +180,31 @@ internal static class QueryCommand
             return ExitCodes.Usage;
         }
 
-        NtsSessionStore? store = options.DumpDirectory is null ? null : new NtsSessionStore(options.DumpDirectory);
-        NtsSession? session = null;
-        if (store is not null)
-        {
-            try
-            {
-                session = store.Load(host, ntsPort);
-            }
-            catch (NtsStateFileException e)
-            {
-                Console.Error.WriteLine($"tempusctl: warning: ignoring the saved NTS session: {e.Message}");
-            }
-
-            if (session is { Cookies.Count: 0 })
-            {
-                session = null;
-            }
-        }
-
-        bool keyExchange = session is null;
+        var association = new NtsAssociation(
+            host,
+            ntsPort,
+            keOptions,
+            options.DumpDirectory is null ? null : new NtsSessionStore(options.DumpDirectory),
+            RealtimeClock.Instance,
+            refresh: TimeSpan.Zero,
+            ntpPortOverride: ntpPort);
         try
         {
-            session ??= await new NtsKeClient(clock: RealtimeClock.Instance).ExchangeAsync(host, ntsPort, keOptions, cancellationToken).ConfigureAwait(false);
+            var results = new List<NtpQueryResult>();
+            for (int i = 0; i < samples; i++)
+            {
+                if (i > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(intervalSeconds), cancellationToken).ConfigureAwait(false);
+                }
+
+                results.Add(await association.QueryAsync(timeout, cancellationToken).ConfigureAwait(false));
+            }
+
+            NtpQueryResult best = results.MinBy(r => r.Delay)!;
+            var details = new NtsDetails(association.Session!, association.KeyExchanges, association.NaksReceived);
+            Console.Write(json ? FormatJson(best, results, details) : FormatText(best, results, details));
+            return ExitCodes.Success;
         }
         catch (NtsKeException e)
         {
@@ -214,68 +216,15 @@ internal static class QueryCommand
                 _ => ExitCodes.NtsKeFailed,
             };
         }
-
-        // Without a Port record the server means 123; --port overrides that for servers on other ports.
-        if (ntpPort is int p && session.NtpPort == TempusConfiguration.DefaultNtpPort)
-        {
-            session = new NtsSession
-            {
-                KeServer = session.KeServer,
-                KePort = session.KePort,
-                NtpServer = session.NtpServer,
-                NtpPort = p,
-                Algorithm = session.Algorithm,
-                C2SKey = session.C2SKey,
-                S2CKey = session.S2CKey,
-                EstablishedUnixNanoseconds = session.EstablishedUnixNanoseconds,
-            }.WithCookies(session.Cookies);
-        }
-
-        int cookiesFromKe = session.Cookies.Count;
-        try
-        {
-            var client = new NtsNtpClient(RealtimeClock.Instance);
-            var results = new List<NtpQueryResult>();
-            for (int i = 0; i < samples; i++)
-            {
-                if (i > 0)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(intervalSeconds), cancellationToken).ConfigureAwait(false);
-                }
-
-                results.Add(await client.QueryAsync(session, timeout, cancellationToken).ConfigureAwait(false));
-            }
-
-            store?.Save(session);
-            NtpQueryResult best = results.MinBy(r => r.Delay)!;
-            var details = new NtsDetails(session, keyExchange ? cookiesFromKe : 0, keyExchange);
-            Console.Write(json ? FormatJson(best, results, details) : FormatText(best, results, details));
-            return ExitCodes.Success;
-        }
         catch (NtpQueryException e)
         {
-            if (e.Error is NtpQueryError.NtsNak or NtpQueryError.NtsNoCookies)
-            {
-                // The saved cookies are no good any more (RFC 8915 §5.7): forget them; the next run does NTS-KE.
-                store?.Delete(host, ntsPort);
-            }
-            else if (store is not null)
-            {
-                store.Save(session);
-            }
-
             Console.Error.WriteLine($"tempusctl: {e.Message}");
             return ExitCode(e);
-        }
-        catch (NtsStateFileException e)
-        {
-            Console.Error.WriteLine($"tempusctl: cannot save the NTS session: {e.Message}");
-            return ExitCodes.Failure;
         }
     }
 
     /// <summary>What the NTS exchange established, for the output.</summary>
-    internal sealed record NtsDetails(NtsSession Session, int CookiesFromKeyExchange, bool KeyExchange);
+    internal sealed record NtsDetails(NtsSession Session, int KeyExchanges, int NaksReceived);
 
     private static int ExitCode(NtpQueryException e) => e.Error switch
     {
@@ -323,7 +272,7 @@ internal static class QueryCommand
         text.Append(best.Authentication switch
         {
             AuthenticationMode.SymmetricKey => $"authenticated: symmetric key {best.KeyId} ({MacAlgorithms.ChronyName(best.KeyAlgorithm!.Value)})\n",
-            AuthenticationMode.Nts => $"authenticated: NTS (AEAD {(int)nts!.Session.Algorithm} {nts.Session.Algorithm}, NTS-KE {nts.Session.KeServer}:{nts.Session.KePort}, NTP {nts.Session.NtpServer}:{nts.Session.NtpPort}, {(nts.KeyExchange ? $"cookies {nts.CookiesFromKeyExchange} from NTS-KE" : "saved session, no key exchange")}, {nts.Session.Cookies.Count} cookies held)\n",
+            AuthenticationMode.Nts => $"authenticated: NTS (AEAD {(int)nts!.Session.Algorithm} {nts.Session.Algorithm}, NTS-KE {nts.Session.KeServer}:{nts.Session.KePort}, NTP {nts.Session.NtpServer}:{nts.Session.NtpPort}, {(nts.KeyExchanges > 0 ? $"{nts.KeyExchanges} key exchange(s)" : "saved session, no key exchange")}, {nts.Session.Cookies.Count} cookies held)\n",
             _ => "authenticated: no (plain NTP; anyone on the path could have changed this answer)\n",
         });
         return text.ToString();
@@ -370,8 +319,8 @@ internal static class QueryCommand
                 w.WriteNumber("kePort", nts.Session.KePort);
                 w.WriteString("ntpServer", nts.Session.NtpServer);
                 w.WriteNumber("ntpPort", nts.Session.NtpPort);
-                w.WriteBoolean("keyExchange", nts.KeyExchange);
-                w.WriteNumber("cookiesFromKeyExchange", nts.CookiesFromKeyExchange);
+                w.WriteNumber("keyExchanges", nts.KeyExchanges);
+                w.WriteNumber("naks", nts.NaksReceived);
                 w.WriteNumber("cookiesHeld", nts.Session.Cookies.Count);
                 w.WriteNumber("cookieLength", nts.Session.Cookies.Count > 0 ? nts.Session.Cookies.Peek().Length : 0);
                 w.WriteEndObject();
