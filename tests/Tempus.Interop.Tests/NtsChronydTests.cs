@@ -9,7 +9,8 @@ namespace Tempus.Interop.Tests;
 // - as a server it speaks only AEAD 15: an offer of 17 or 30 alone gets an Error record or a response
 //   without an AEAD, which tempusctl reports as "supports none of the AEAD algorithms offered";
 // - it sends an NTPv4 Port record when its own NTP port is not 123 (RFC 8915 §4.1.8);
-// - `chronyc authdata` Last is the age of the last successful NTS-KE, so a key exchange shows as a reset.
+// - `chronyc authdata` for an NTS source: KeyID is chrony's context id, one more after every successful
+//   NTS-KE (1 after the first), and Last is the age of that key exchange in seconds.
 [Collection(InteropCollectionDefinition.Name)]
 public sealed class NtsChronydTests : IDisposable
 {
@@ -64,7 +65,10 @@ public sealed class NtsChronydTests : IDisposable
         Assert.Equal("nts", report.Authentication);
         Assert.Equal(5, report.Stratum);
         Assert.Equal(AesSivCmac256, nts.Aead);
-        Assert.Equal(8, nts.CookiesFromKeyExchange);
+        // RFC 8915 §5.7: 8 cookies from NTS-KE, one spent and one returned by the NTP response.
+        Assert.Equal(8, nts.CookiesHeld);
+        Assert.True(nts.KeyExchanges is null or 1, $"keyExchanges {nts.KeyExchanges}\n{query.Command}");
+        Assert.True(nts.Naks is null or 0, $"naks {nts.Naks}\n{query.Command}");
         Assert.Equal(chronyd.NtsPort, nts.KePort);
         // chrony named its non-123 NTP port in a Port record; tempusctl had no --port.
         Assert.Equal(chronyd.Port, nts.NtpPort);
@@ -107,9 +111,11 @@ public sealed class NtsChronydTests : IDisposable
         ChronyAuthData after = await NtsAuthDataAsync(chronyd);
         string context = $"\nbefore restart: {before}\nafter: {after}\nchronyd log:\n{chronyd.Log}\nsecond tempusd:\n{second.Log}";
         Assert.True(valid >= validAtRestart + 8, $"chronyd got {valid - validAtRestart} valid responses from the restarted tempusd, expected 8 or more{context}");
-        // No new key exchange: Last kept counting from before the restart.
+        // No new key exchange: the same NTS context, and its age kept counting from before the restart.
+        Assert.True(after.KeyId == before.KeyId,
+            $"chronyd ran NTS-KE again after the restart (context {before.KeyId} -> {after.KeyId}){context}");
         Assert.True(after.LastKeyChange >= before.LastKeyChange + (int)sinceRestart.Elapsed.TotalSeconds - 1,
-            $"chronyd ran NTS-KE again after the restart (Last went from {before.LastKeyChange} to {after.LastKeyChange} s in {sinceRestart.Elapsed.TotalSeconds:F0} s){context}");
+            $"chronyd's NTS keys are younger than the restart (Last went from {before.LastKeyChange} to {after.LastKeyChange} s in {sinceRestart.Elapsed.TotalSeconds:F0} s){context}");
         Assert.Equal(0, after.Attempts);
         Assert.Equal(8, after.Cookies);
     }
@@ -131,13 +137,15 @@ public sealed class NtsChronydTests : IDisposable
         await using TempusDaemon second = await StartTempusdAsync(fixedPorts);
         ChronyAuthData after = await Poll.UntilAsync(
             () => NtsAuthDataAsync(chronyd),
-            auth => auth.LastKeyChange >= 0 && auth.LastKeyChange <= sinceRestart.Elapsed.TotalSeconds + 1 && auth.Cookies == 8,
+            auth => auth.KeyId > before.KeyId && auth.Cookies == 8,
             TimeSpan.FromSeconds(40),
             TimeSpan.FromSeconds(1));
 
         string context = $"\nbefore restart: {before}\nafter: {after}\nchronyd log:\n{chronyd.Log}\nsecond tempusd:\n{second.Log}";
+        Assert.True(after.KeyId > before.KeyId,
+            $"chronyd did not run NTS-KE again within 40 s of the restart (context {before.KeyId} -> {after.KeyId}){context}");
         Assert.True(after.LastKeyChange <= sinceRestart.Elapsed.TotalSeconds + 1,
-            $"chronyd did not run NTS-KE again within 40 s of the restart (Last {after.LastKeyChange} s){context}");
+            $"chronyd's NTS keys are older than the restart (Last {after.LastKeyChange} s){context}");
         Assert.Equal(8, after.Cookies);
         await chronyd.WaitForSelectedSourceAsync(second.Address, s_selectWithin);
     }

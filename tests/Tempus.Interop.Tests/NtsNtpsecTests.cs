@@ -48,7 +48,10 @@ public sealed class NtsNtpsecTests : IDisposable
             Assert.Equal("nts", report.Authentication);
             Assert.Equal(NtpsecPeer.OrphanStratum, report.Stratum);
             Assert.Equal(aead, nts.Aead);
-            Assert.Equal(8, nts.CookiesFromKeyExchange);
+            // RFC 8915 §5.7: 8 cookies from NTS-KE, one spent and one returned by the NTP response.
+            Assert.Equal(8, nts.CookiesHeld);
+            Assert.True(nts.KeyExchanges is null or 1, $"keyExchanges {nts.KeyExchanges}\n{query.Command}");
+            Assert.True(nts.Naks is null or 0, $"naks {nts.Naks}\n{query.Command}");
             Assert.Equal(NtpsecPeer.NtsKePort, nts.KePort);
             Assert.Equal(NtpsecPeer.Port, nts.NtpPort);
             // NTPsec's cookies carry the C2S and S2C keys, so they grow with the AEAD's key length.

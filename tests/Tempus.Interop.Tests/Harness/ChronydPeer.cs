@@ -260,7 +260,7 @@ public sealed record ChronySource(char Mode, char State, string Address, int Str
 // attempts since then, Nak whether an NTS NAK came since the last request, Cookies the cookies held.
 public sealed record ChronyAuthData(string Address, string Mode, int KeyId, int Type, int KeyLength)
 {
-    public int LastKeyChange { get; init; } = -1;
+    public long LastKeyChange { get; init; } = -1;
 
     public int Attempts { get; init; }
 
@@ -287,9 +287,10 @@ public sealed record ChronyAuthData(string Address, string Mode, int KeyId, int 
         }
 
         var data = new ChronyAuthData(fields[0], fields[1], ChronySource.Integer(fields[2]), ChronySource.Integer(fields[3]), ChronySource.Integer(fields[4]));
-        return fields.Length < 10 ? data : data with
+        // A symmetric-key line has Last 4294967295 (never changed) and zeros; only NTS lines are read further.
+        return fields.Length < 10 || data.Mode != "NTS" ? data : data with
         {
-            LastKeyChange = ChronySource.Integer(fields[5]),
+            LastKeyChange = long.Parse(fields[5], NumberStyles.None, CultureInfo.InvariantCulture),
             Attempts = ChronySource.Integer(fields[6]),
             Nak = ChronySource.Integer(fields[7]),
             Cookies = ChronySource.Integer(fields[8]),

@@ -86,7 +86,9 @@ public sealed partial class NtpsecPeer : IAsyncDisposable
     {
         string ntpd = paths.Ntpd;
         string capsh = paths.Capsh;
-        await FreePort.RequireUdpFreeAsync(IPAddress.Loopback, Port, "NTPsec's ntpd", FreePort.FixedPortWait);
+        // ntpd binds 0.0.0.0:123 and [::]:123 ("Listen and drop") before 127.0.0.1:123, so any other
+        // server on port 123, on any address, makes it exit: wait for the wildcard to be free.
+        await FreePort.RequireUdpFreeAsync(IPAddress.Any, Port, "NTPsec's ntpd", FreePort.FixedPortWait);
         if (ntsServer)
         {
             await FreePort.RequireTcpFreeAsync(IPAddress.Any, NtsKePort, "NTPsec's NTS-KE server", FreePort.FixedPortWait);

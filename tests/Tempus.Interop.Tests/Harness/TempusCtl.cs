@@ -188,15 +188,19 @@ public sealed record TempusReport(
         : throw new KeyNotFoundException($"no \"nts\" object in {Json}");
 }
 
+// tempusctl's "nts" object. KeyExchanges/Naks and CookiesFromKeyExchange came in different tempusctl
+// versions; the ones this build does not print are null.
 public sealed record NtsReport(
     int Aead,
     string KeServer,
     int KePort,
     string NtpServer,
     int NtpPort,
-    int CookiesFromKeyExchange,
     int CookiesHeld,
-    int CookieLength)
+    int CookieLength,
+    int? KeyExchanges,
+    int? Naks,
+    int? CookiesFromKeyExchange)
 {
     public static NtsReport From(JsonElement json) => new(
         json.GetProperty("aead").GetInt32(),
@@ -204,7 +208,12 @@ public sealed record NtsReport(
         json.GetProperty("kePort").GetInt32(),
         json.GetProperty("ntpServer").GetString()!,
         json.GetProperty("ntpPort").GetInt32(),
-        json.GetProperty("cookiesFromKeyExchange").GetInt32(),
         json.GetProperty("cookiesHeld").GetInt32(),
-        json.GetProperty("cookieLength").GetInt32());
+        json.GetProperty("cookieLength").GetInt32(),
+        Optional(json, "keyExchanges"),
+        Optional(json, "naks"),
+        Optional(json, "cookiesFromKeyExchange"));
+
+    private static int? Optional(JsonElement json, string name) =>
+        json.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : null;
 }
