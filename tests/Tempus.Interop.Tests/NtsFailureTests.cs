@@ -54,7 +54,7 @@ public sealed class NtsFailureTests : IDisposable
 
         TempusQuery query = await _ctl.QueryNtsAsync("localhost", new NtsQueryOptions { NtsPort = tempusd.NtsPort, CaFile = _pki.CaFile });
 
-        ExpectKeFailure(query, "localhost");
+        ExpectKeFailure(query, "hostname mismatch", "localhost", "subjectAltName");
     }
 
     [Fact(Timeout = 60_000)]
