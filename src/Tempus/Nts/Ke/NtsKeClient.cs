@@ -142,13 +142,20 @@ public sealed partial class NtsKeClient
 
     // The TLS layer's messages already name the certificate problem and its remedy; keep them, and sort the
     // connection failures into the reasons a caller acts on differently.
+    /// <summary>The TLS layer's explanation of a timeout without its "X timed out after N s" lead, which the NTS-KE message already says.</summary>
+    private static string TimeoutDetail(string tlsMessage)
+    {
+        int lead = tlsMessage.IndexOf(" s: ", StringComparison.Ordinal);
+        return lead >= 0 && tlsMessage.AsSpan(0, lead).Contains("timed out after", StringComparison.Ordinal) ? tlsMessage[(lead + 4)..] : tlsMessage;
+    }
+
     internal static NtsKeException FromHandshakeFailure(TlsHandshakeException ex, string peer, int port, TimeSpan handshakeTimeout)
     {
         return ex.Reason switch
         {
             TlsFailureReason.Timeout => new NtsKeException(
                 NtsKeFailureReason.Timeout, peer,
-                $"NTS-KE to {peer} timed out after {TlsClientContext.FormatSeconds(handshakeTimeout)} s: is outbound TCP/{port} allowed by the firewall? ({ex.Message})",
+                $"NTS-KE to {peer} timed out after {TlsClientContext.FormatSeconds(handshakeTimeout)} s: is outbound TCP/{port} allowed by the firewall? ({TimeoutDetail(ex.Message)})",
                 ex),
             TlsFailureReason.ConnectionRefused => new NtsKeException(NtsKeFailureReason.ConnectionRefused, peer, ex.Message, ex),
             TlsFailureReason.ConnectionFailed when ex.InnerException is SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain } =>
