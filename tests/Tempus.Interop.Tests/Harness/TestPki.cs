@@ -1,6 +1,4 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
+using Tempus.Tls;
 
 namespace Tempus.Interop.Tests.Harness;
 
@@ -19,14 +17,14 @@ public sealed class TestPki : IDisposable
     public TestPki()
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        using X509Certificate2 ca = CreateCa("CN=Tempus Interop Test CA", now);
-        using X509Certificate2 otherCa = CreateCa("CN=Some Other CA", now);
-        CaFile = WriteCertificate("ca.crt", ca);
-        OtherCaFile = WriteCertificate("other-ca.crt", otherCa);
+        using var ca = PrivateCertificateAuthority.Create("CN=Tempus Interop Test CA", now.AddYears(-5), now.AddYears(5));
+        using var otherCa = PrivateCertificateAuthority.Create("CN=Some Other CA", now.AddYears(-5), now.AddYears(5));
+        CaFile = ca.WriteCertificate(Path.Combine(Directory, "ca.crt"));
+        OtherCaFile = otherCa.WriteCertificate(Path.Combine(Directory, "other-ca.crt"));
 
-        Localhost = CreateServer("localhost", ca, now.AddDays(-1), now.AddDays(90), ["localhost"], [IPAddress.Loopback]);
-        Expired = CreateServer("expired", ca, now.AddDays(-400), now.AddDays(-30), ["localhost"], [IPAddress.Loopback]);
-        OtherName = CreateServer("ntp.other.example", ca, now.AddDays(-1), now.AddDays(90), ["ntp.other.example"], []);
+        Localhost = Issue(ca, "localhost", now.AddDays(-1), now.AddDays(90), "localhost", "127.0.0.1");
+        Expired = Issue(ca, "expired", now.AddDays(-400), now.AddDays(-30), "localhost", "127.0.0.1");
+        OtherName = Issue(ca, "ntp.other.example", now.AddDays(-1), now.AddDays(90), "ntp.other.example");
     }
 
     public string Directory => _directory.FullPath;
@@ -48,46 +46,9 @@ public sealed class TestPki : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
-    private static X509Certificate2 CreateCa(string subject, DateTimeOffset now)
+    private PemPair Issue(PrivateCertificateAuthority ca, string file, DateTimeOffset notBefore, DateTimeOffset notAfter, params string[] names)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(now.AddYears(-5), now.AddYears(5));
+        TlsCertificateKeyPair pair = ca.IssueServerCertificate(Directory, file, $"CN={names[0]}, O=Tempus Interop Tests", names, notBefore, notAfter);
+        return new PemPair(pair.CertificateChainFile, pair.PrivateKeyFile);
     }
-
-    private PemPair CreateServer(
-        string name, X509Certificate2 ca, DateTimeOffset notBefore, DateTimeOffset notAfter, string[] dnsNames, IPAddress[] addresses)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={dnsNames[0]}, O=Tempus Interop Tests", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        foreach (string dns in dnsNames)
-        {
-            san.AddDnsName(dns);
-        }
-
-        foreach (IPAddress address in addresses)
-        {
-            san.AddIpAddress(address);
-        }
-
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-
-        byte[] serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F;
-        using X509Certificate2 certificate = request.Create(ca, notBefore, notAfter, serial);
-        string certificateFile = WriteCertificate(name + ".crt", certificate);
-        string keyFile = _directory.WriteFile(name + ".key", key.ExportPkcs8PrivateKeyPem());
-        return new PemPair(certificateFile, keyFile);
-    }
-
-    private string WriteCertificate(string fileName, X509Certificate2 certificate) =>
-        _directory.WriteFile(fileName, certificate.ExportCertificatePem());
 }

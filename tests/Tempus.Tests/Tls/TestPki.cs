@@ -1,6 +1,3 @@
-using System.Net;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Tempus.Tls;
 
 namespace Tempus.Tests.Tls;
@@ -19,19 +16,19 @@ public sealed class TestPki : IDisposable
         System.IO.Directory.CreateDirectory(Directory);
         DateTimeOffset now = DateTimeOffset.UtcNow;
 
-        using X509Certificate2 ca = CreateCa("CN=Tempus Test CA", now);
-        using X509Certificate2 otherCa = CreateCa("CN=Some Other CA", now);
-        CaFile = WriteCertificate("ca.crt", ca);
-        OtherCaFile = WriteCertificate("other-ca.crt", otherCa);
+        using var ca = PrivateCertificateAuthority.Create("CN=Tempus Test CA", now.AddYears(-5), now.AddYears(5));
+        using var otherCa = PrivateCertificateAuthority.Create("CN=Some Other CA", now.AddYears(-5), now.AddYears(5));
+        CaFile = ca.WriteCertificate(Path.Combine(Directory, "ca.crt"));
+        OtherCaFile = otherCa.WriteCertificate(Path.Combine(Directory, "other-ca.crt"));
 
         ValidFrom = Truncate(now.AddDays(-1));
         ValidUntil = Truncate(now.AddDays(90));
-        Localhost = CreateServer("localhost", ca, ValidFrom, ValidUntil, ["localhost"], [IPAddress.Loopback]);
+        Localhost = Issue(ca, "localhost", "localhost", ValidFrom, ValidUntil, "localhost", "127.0.0.1");
         ExpiredUntil = Truncate(now.AddDays(-30));
-        Expired = CreateServer("expired", ca, now.AddDays(-400), ExpiredUntil, ["localhost"], [IPAddress.Loopback]);
+        Expired = Issue(ca, "expired", "localhost", now.AddDays(-400), ExpiredUntil, "localhost", "127.0.0.1");
         NotYetValidFrom = Truncate(now.AddDays(30));
-        NotYetValid = CreateServer("future", ca, NotYetValidFrom, now.AddDays(400), ["localhost"], [IPAddress.Loopback]);
-        OtherName = CreateServer("ntp.other.example", ca, ValidFrom, ValidUntil, ["ntp.other.example"], []);
+        NotYetValid = Issue(ca, "future", "localhost", NotYetValidFrom, now.AddDays(400), "localhost", "127.0.0.1");
+        OtherName = Issue(ca, "ntp.other.example", "ntp.other.example", ValidFrom, ValidUntil, "ntp.other.example");
     }
 
     public string Directory { get; }
@@ -75,51 +72,6 @@ public sealed class TestPki : IDisposable
 
     private static DateTimeOffset Truncate(DateTimeOffset time) => new(time.Year, time.Month, time.Day, time.Hour, time.Minute, time.Second, TimeSpan.Zero);
 
-    private static X509Certificate2 CreateCa(string subject, DateTimeOffset now)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(now.AddYears(-5), now.AddYears(5));
-    }
-
-    private TlsCertificateKeyPair CreateServer(
-        string name, X509Certificate2 ca, DateTimeOffset notBefore, DateTimeOffset notAfter, string[] dnsNames, IPAddress[] addresses)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={(dnsNames.Length > 0 ? dnsNames[0] : name)}, O=Tempus Tests", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        foreach (string dns in dnsNames)
-        {
-            san.AddDnsName(dns);
-        }
-
-        foreach (IPAddress address in addresses)
-        {
-            san.AddIpAddress(address);
-        }
-
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-
-        byte[] serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F;
-        using X509Certificate2 cert = request.Create(ca, notBefore, notAfter, serial);
-        string certFile = WriteCertificate(name + ".crt", cert);
-        string keyFile = Path.Combine(Directory, name + ".key");
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-        return new TlsCertificateKeyPair(certFile, keyFile);
-    }
-
-    private string WriteCertificate(string fileName, X509Certificate2 cert)
-    {
-        string path = Path.Combine(Directory, fileName);
-        File.WriteAllText(path, cert.ExportCertificatePem());
-        return path;
-    }
+    private TlsCertificateKeyPair Issue(PrivateCertificateAuthority ca, string file, string commonName, DateTimeOffset notBefore, DateTimeOffset notAfter, params string[] names) =>
+        ca.IssueServerCertificate(Directory, file, $"CN={commonName}, O=Tempus Tests", names, notBefore, notAfter);
 }
