@@ -22,9 +22,9 @@ echo "== generating keys: $state/tempus.keys"
 echo "== generating a private CA and NTS-KE server certificate: $state/pki"
 "$tempusctl" ntscert --dir "$state/pki" --name localhost --name 127.0.0.1 --days 30
 
-free_port() { python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_$1); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
-port=$(free_port DGRAM)
-ntsport=$(free_port STREAM)
+# Random high ports; if either is taken, tempusd says so and the next pair is tried.
+pick_ports() { port=$((20000 + RANDOM % 20000)); ntsport=$((40000 + RANDOM % 20000)); }
+pick_ports
 cat > "$state/tempus.conf" <<CONF
 # Demo server: loopback only, authenticated with symmetric keys and NTS.
 bindaddress 127.0.0.1
@@ -41,15 +41,28 @@ CONF
 echo "== config: $state/tempus.conf"
 cat "$state/tempus.conf"
 
-echo "== starting tempusd -x -f $state/tempus.conf"
-"$tempusd" -x -f "$state/tempus.conf" 2>"$state/tempusd.log" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q "NTS-KE server listening on" "$state/tempusd.log" && break
-  kill -0 $pid 2>/dev/null || { cat "$state/tempusd.log"; exit 1; }
-  sleep 0.1
+start_tempusd() {
+  "$tempusd" -x -f "$state/tempus.conf" 2>"$state/tempusd.log" &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "NTS-KE server listening on" "$state/tempusd.log" && return 0
+    kill -0 $pid 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+for attempt in 1 2 3 4 5; do
+  echo "== starting tempusd -x -f $state/tempus.conf"
+  if start_tempusd; then break; fi
+  kill $pid 2>/dev/null || true
+  wait $pid 2>/dev/null || true
+  if [ $attempt -eq 5 ]; then cat "$state/tempusd.log"; exit 1; fi
+  echo "   (ports $port/$ntsport not usable, trying others)"
+  old_port=$port; old_ntsport=$ntsport; pick_ports
+  sed -i "s/^port $old_port\$/port $port/; s/^ntsport $old_ntsport\$/ntsport $ntsport/" "$state/tempus.conf"
 done
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 cat "$state/tempusd.log"
 
 for key in 1 11; do
