@@ -74,9 +74,17 @@ internal static partial class Interop
         /// SO_TIMESTAMPNS on. Returns the datagram length, or -1 with <paramref name="errno"/> set (EAGAIN when
         /// nothing is waiting). <paramref name="timestampUnixNanoseconds"/> is 0 when the kernel gave none.
         /// </summary>
-        internal static unsafe int ReceiveTimestamped(SafeHandle socket, Span<byte> buffer, out long timestampUnixNanoseconds, out int errno)
+        internal static int ReceiveTimestamped(SafeHandle socket, Span<byte> buffer, out long timestampUnixNanoseconds, out int errno) =>
+            ReceiveTimestamped(socket, buffer, Span<byte>.Empty, out _, out timestampUnixNanoseconds, out errno);
+
+        /// <summary>
+        /// As <see cref="ReceiveTimestamped(SafeHandle, Span{byte}, out long, out int)"/>, also writing the sender's
+        /// <c>struct sockaddr</c> into <paramref name="address"/> and its length into <paramref name="addressLength"/>.
+        /// </summary>
+        internal static unsafe int ReceiveTimestamped(SafeHandle socket, Span<byte> buffer, Span<byte> address, out int addressLength, out long timestampUnixNanoseconds, out int errno)
         {
             timestampUnixNanoseconds = 0;
+            addressLength = 0;
             errno = 0;
             // Room for one SCM_TIMESTAMPNS: cmsghdr (16) + struct timespec (16), plus slack for others.
             byte* control = stackalloc byte[128];
@@ -85,15 +93,18 @@ internal static partial class Interop
             {
                 socket.DangerousAddRef(ref added);
                 fixed (byte* data = buffer)
+                fixed (byte* name = address)
                 {
                     var iov = new IoVec { Base = data, Length = (nuint)buffer.Length };
-                    var message = new MsgHdr { Iov = &iov, IovLength = 1, Control = control, ControlLength = 128 };
+                    var message = new MsgHdr { Name = name, NameLength = (uint)address.Length, Iov = &iov, IovLength = 1, Control = control, ControlLength = 128 };
                     nint received = RecvMsgNative((int)socket.DangerousGetHandle(), &message, MSG_DONTWAIT);
                     if (received < 0)
                     {
                         errno = Marshal.GetLastPInvokeError();
                         return -1;
                     }
+
+                    addressLength = (int)message.NameLength;
 
                     // Walk the control messages (CMSG_FIRSTHDR/CMSG_NXTHDR with 8-byte alignment).
                     nuint offset = 0;

@@ -3,18 +3,21 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Tempus.Clock;
+using Tempus.Protocol;
 
 namespace Tempus.Server;
 
 /// <summary>
-/// Serves an <see cref="NtpServerEngine"/> on UDP sockets. One receive thread per socket with synchronous,
-/// allocation-free <c>ReceiveFrom</c>/<c>SendTo</c> over reused buffers and <see cref="SocketAddress"/>; the
-/// receive timestamp is read right after the datagram arrives. A bad datagram is dropped and counted; a socket
+/// Serves an <see cref="NtpServerEngine"/> on UDP sockets. One receive thread per socket with allocation-free
+/// <c>recvmsg</c>/<c>SendTo</c> over reused buffers and <see cref="SocketAddress"/>; the receive timestamp comes from
+/// the kernel (SO_TIMESTAMPNS) when serving the system clock. A bad datagram is dropped and counted; a socket
 /// error on one datagram never stops the loop.
 /// </summary>
 public sealed partial class UdpNtpServer : IDisposable
 {
     private const int ReceiveBufferSize = 2048;
+
+    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly NtpServerEngine _engine;
     private readonly ISystemClock _clock;
@@ -101,25 +104,42 @@ public sealed partial class UdpNtpServer : IDisposable
         // As long as a request can be: an NTS response may be as long as its request (RFC 8915 §5.5).
         byte[] response = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
         var address = new SocketAddress(socket.AddressFamily);
+
+        // RFC 5905 T2 from the kernel (SO_TIMESTAMPNS) when the engine runs on the system's CLOCK_REALTIME: it is
+        // taken when the datagram arrives, before any queueing or scheduling delay in this process.
+        bool kernelTimestamps = _clock is RealtimeClock && Interop.Libc.EnableReceiveTimestamps(socket.SafeHandle) == 0;
         while (!_stopping)
         {
             int received;
+            long kernelTime;
             try
             {
-                received = socket.ReceiveFrom(request, SocketFlags.None, address);
-            }
-            catch (SocketException e) when (!_stopping && IsTransient(e.SocketErrorCode))
-            {
-                // ICMP errors for earlier replies surface here on Linux; they concern one client only.
-                LogTransientError(_logger, e.SocketErrorCode);
-                continue;
+                // Poll with a timeout so Dispose is noticed; recvmsg itself never blocks.
+                if (!socket.Poll(s_pollInterval, SelectMode.SelectRead))
+                {
+                    continue;
+                }
+
+                received = Interop.Libc.ReceiveTimestamped(socket.SafeHandle, request, address.Buffer.Span, out int addressLength, out kernelTime, out int errno);
+                if (received < 0)
+                {
+                    // ICMP errors for earlier replies (ECONNREFUSED...) surface here on Linux; they concern one client.
+                    if (errno is not (Interop.Libc.EAGAIN or Interop.Libc.EINTR))
+                    {
+                        LogReceiveError(_logger, errno);
+                    }
+
+                    continue;
+                }
+
+                address.Size = addressLength;
             }
             catch (Exception e) when (_stopping && e is SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            var receiveTime = _clock.NtpNow;
+            var receiveTime = kernelTimestamps && kernelTime != 0 ? NtpTimestamp.FromUnixTimeNanoseconds(kernelTime) : _clock.NtpNow;
             if (!TryGetAddress(address, out UInt128 client))
             {
                 continue;
@@ -147,10 +167,6 @@ public sealed partial class UdpNtpServer : IDisposable
         }
     }
 
-    private static bool IsTransient(SocketError error) => error is SocketError.ConnectionReset or SocketError.ConnectionRefused
-        or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.MessageSize or SocketError.NoBufferSpaceAvailable
-        or SocketError.Interrupted or SocketError.TryAgain;
-
     /// <summary>Reads the client address from a Linux sockaddr without allocating.</summary>
     internal static bool TryGetAddress(SocketAddress address, out UInt128 client)
     {
@@ -176,6 +192,9 @@ public sealed partial class UdpNtpServer : IDisposable
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Trace, Message = "NTP request dropped: {Outcome}")]
     private static partial void LogDropped(ILogger logger, ServerOutcome outcome);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "NTP socket receive error errno {Errno} (one datagram; server continues)")]
+    private static partial void LogReceiveError(ILogger logger, int errno);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "NTP socket error {Error} (one datagram; server continues)")]
     private static partial void LogTransientError(ILogger logger, SocketError error);
