@@ -73,6 +73,8 @@ public sealed class NtpClient
             length += key.WriteMac(request.AsSpan(0, length), request.AsSpan(length));
         }
 
+        // On before the request leaves, so the response is stamped however fast it comes back.
+        bool kernelTimestamps = TimestampedReceiver.Enable(socket, _clock);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         NtpTimestamp t1 = _clock.NtpNow;
@@ -90,9 +92,10 @@ public sealed class NtpClient
         while (true)
         {
             int received;
+            NtpTimestamp t4;
             try
             {
-                received = await socket.ReceiveAsync(buffer, SocketFlags.None, timeoutSource.Token).ConfigureAwait(false);
+                (received, t4) = await TimestampedReceiver.ReceiveAsync(socket, buffer, _clock, kernelTimestamps, timeoutSource.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -106,7 +109,6 @@ public sealed class NtpClient
                 throw new NtpQueryException(NtpQueryError.Unreachable, $"{Describe(host, server)} is unreachable: {e.Message} (no NTP server on that port?)", inner: e);
             }
 
-            NtpTimestamp t4 = _clock.NtpNow;
             NtpQueryResult? result = Validate(host, server, buffer.AsSpan(0, received), transmit, key, t1, t4, out lastRejection);
             if (result is not null)
             {

@@ -59,6 +59,8 @@ public sealed class NtsNtpClient
         }
 
         NtsNtpRequest request = NtsNtpRequest.Create(session, _clock.Precision);
+        // On before the request leaves, so the response is stamped however fast it comes back.
+        bool kernelTimestamps = TimestampedReceiver.Enable(socket, _clock);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         NtpTimestamp t1 = _clock.NtpNow;
@@ -76,9 +78,10 @@ public sealed class NtsNtpClient
         while (true)
         {
             int received;
+            NtpTimestamp t4;
             try
             {
-                received = await socket.ReceiveAsync(buffer, SocketFlags.None, timeoutSource.Token).ConfigureAwait(false);
+                (received, t4) = await TimestampedReceiver.ReceiveAsync(socket, buffer, _clock, kernelTimestamps, timeoutSource.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -92,7 +95,6 @@ public sealed class NtsNtpClient
                 throw new NtpQueryException(NtpQueryError.Unreachable, $"{NtpClient.Describe(host, server)} is unreachable: {e.Message} (no NTP server on that port?)", inner: e);
             }
 
-            NtpTimestamp t4 = _clock.NtpNow;
             NtsResponseStatus status = request.Accept(buffer.AsSpan(0, received), out NtpPacketHeader header);
             switch (status)
             {
