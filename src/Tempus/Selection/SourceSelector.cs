@@ -83,8 +83,9 @@ public static class SourceSelector
             }
             else
             {
+                string agreement = trusted ? "the other trusted sources' agreement" : "the majority's agreement";
                 states[i] = new(c.Name, SourceSelectionStatus.Falseticker,
-                    $"falseticker: its interval {Interval(c)} does not overlap the majority's agreement {Interval(low, high)}");
+                    $"falseticker: its interval {Interval(c)} does not overlap {agreement} {Interval(low, high)}");
             }
         }
 

@@ -225,6 +225,19 @@ public sealed class SourceSelectorTests
     }
 
     [Fact]
+    public void WhenTrustedSourcesDisagreeTheLargerAgreeingGroupWins()
+    {
+        SelectionResult result = Select(
+            Source("t1", 0.0, options: SourceSelectOptions.Trust), Source("t2", 0.001, options: SourceSelectOptions.Trust),
+            Source("t3", 0.2, options: SourceSelectOptions.Trust), Source("u", 0.2));
+
+        Assert.Equal("t1", result.SystemPeer!.Name);
+        Assert.Equal(SourceSelectionStatus.Falseticker, State(result, "t3").Status);
+        Assert.Contains("the other trusted sources' agreement", State(result, "t3").Reason);
+        Assert.Equal(SourceSelectionStatus.DisagreesWithTrusted, State(result, "u").Status);
+    }
+
+    [Fact]
     public void RequireSourceMustSurviveForAnySelection()
     {
         SelectionResult failed = Select(
