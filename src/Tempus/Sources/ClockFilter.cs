@@ -13,7 +13,7 @@ public enum ClockFilterOutcome
     Stale,
 
     /// <summary>
-    /// The best sample's offset jumped by more than <see cref="ClockFilter.SpikeGate"/> × jitter within two
+    /// The best sample's offset jumped by more than <see cref="ClockFilter.SpikeGate"/> × the jitter so far within two
     /// system poll intervals of the last used sample: a popcorn spike (RFC 5905 A.5.2), dropped.
     /// </summary>
     Spike,
@@ -53,6 +53,7 @@ public sealed class ClockFilter
     private long _lastUsedNs;
     private double _lastUsedOffset;
     private bool _anyUsed;
+    private double _previousJitter;
 
     /// <summary>Creates an empty filter: every stage holds the dummy tuple (0, MAXDISP, MAXDISP, 0).</summary>
     /// <param name="localPrecision">Our clock's precision in seconds; the floor of the jitter (RFC 5905 §10).</param>
@@ -94,6 +95,7 @@ public sealed class ClockFilter
         _lastUpdateNs = 0;
         _lastUsedNs = 0;
         _lastUsedOffset = 0;
+        _previousJitter = _precision;
         Last = default;
     }
 
@@ -189,11 +191,13 @@ public sealed class ClockFilter
             outcome = ClockFilterOutcome.Stale;
         }
         else if (_anyUsed
-            && Math.Abs(best.Sample.Offset - _lastUsedOffset) > SpikeGate * jitter
+            && Math.Abs(best.Sample.Offset - _lastUsedOffset) > SpikeGate * _previousJitter
             && (best.Sample.LocalTimeNs - _lastUsedNs) / 1e9 < 2 * systemPollSeconds)
         {
             // RFC 5905 A.5.2 popcorn spike suppressor: a jump of more than SGATE × jitter within two system
             // poll intervals of the last used sample is dropped. A real step outlives the window and is used.
+            // The gate uses the jitter from before this sample: measured against the spike itself, the jitter
+            // grows with the spike and the gate could never close on a low-delay one.
             outcome = ClockFilterOutcome.Spike;
         }
         else
@@ -204,6 +208,7 @@ public sealed class ClockFilter
             _lastUsedOffset = best.Sample.Offset;
         }
 
+        _previousJitter = jitter;
         Last = new ClockFilterResult(outcome, chosen, jitter, dispersion);
         return Last;
     }
