@@ -44,77 +44,37 @@ public sealed class NtpClient
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<NtpQueryResult> QueryAsync(string host, IPEndPoint server, SymmetricKey? key, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            // Connecting lets the kernel report ICMP port unreachable as ConnectionRefused and filters out
-            // datagrams from other addresses.
-            await socket.ConnectAsync(server, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new NtpQueryException(NtpQueryError.Unreachable, $"cannot reach {Describe(host, server)}: {e.Message}", inner: e);
-        }
-
-        byte[] request = new byte[NtpPacketHeader.Size + 4 + 20];
         var transmit = new NtpTimestamp(BinaryPrimitives.ReadUInt64BigEndian(RandomNumberGenerator.GetBytes(8)));
-        var header = new NtpPacketHeader
-        {
-            Leap = LeapIndicator.Unsynchronized,
-            Version = 4,
-            Mode = NtpMode.Client,
-            Poll = 6,
-            Precision = _clock.Precision,
-            TransmitTimestamp = transmit,
-        };
-        header.TryWrite(request, out int length);
-        if (key is not null)
-        {
-            length += key.WriteMac(request.AsSpan(0, length), request.AsSpan(length));
-        }
+        return await UdpExchange.ExchangeAsync(
+            host,
+            server,
+            () =>
+            {
+                byte[] request = new byte[NtpPacketHeader.Size + 4 + 20];
+                var header = new NtpPacketHeader
+                {
+                    Leap = LeapIndicator.Unsynchronized,
+                    Version = 4,
+                    Mode = NtpMode.Client,
+                    Poll = 6,
+                    Precision = _clock.Precision,
+                    TransmitTimestamp = transmit,
+                };
+                header.TryWrite(request, out int length);
+                if (key is not null)
+                {
+                    length += key.WriteMac(request.AsSpan(0, length), request.AsSpan(length));
+                }
 
-        // On before the request leaves, so the response is stamped however fast it comes back.
-        bool kernelTimestamps = TimestampedReceiver.Enable(socket, _clock);
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        NtpTimestamp t1 = _clock.NtpNow;
-        try
-        {
-            await socket.SendAsync(request.AsMemory(0, length), SocketFlags.None, timeoutSource.Token).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new NtpQueryException(NtpQueryError.Unreachable, $"cannot send to {Describe(host, server)}: {e.Message}", inner: e);
-        }
-
-        byte[] buffer = new byte[2048];
-        string? lastRejection = null;
-        while (true)
-        {
-            int received;
-            NtpTimestamp t4;
-            try
-            {
-                (received, t4) = await TimestampedReceiver.ReceiveAsync(socket, buffer, _clock, kernelTimestamps, timeoutSource.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                string why = lastRejection is null
-                    ? (key is null ? "" : " (chrony and NTPsec drop requests whose key they do not have or whose MAC is wrong: check the key id and value)")
-                    : $" (rejected: {lastRejection})";
-                throw new NtpQueryException(NtpQueryError.Timeout, $"no response from {Describe(host, server)} within {timeout.TotalSeconds:0.###} s{why}");
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionReset)
-            {
-                throw new NtpQueryException(NtpQueryError.Unreachable, $"{Describe(host, server)} is unreachable: {e.Message} (no NTP server on that port?)", inner: e);
-            }
-
-            NtpQueryResult? result = Validate(host, server, buffer.AsSpan(0, received), transmit, key, t1, t4, out lastRejection);
-            if (result is not null)
-            {
-                return result;
-            }
-        }
+                return request.AsMemory(0, length);
+            },
+            _clock,
+            timeout,
+            (ReadOnlySpan<byte> datagram, NtpTimestamp t1, NtpTimestamp t4, out string? rejection) => Validate(host, server, datagram, transmit, key, t1, t4, out rejection),
+            lastRejection => $"no response from {Describe(host, server)} within {timeout.TotalSeconds:0.###} s" + (lastRejection is null
+                ? (key is null ? "" : " (chrony and NTPsec drop requests whose key they do not have or whose MAC is wrong: check the key id and value)")
+                : $" (rejected: {lastRejection})"),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

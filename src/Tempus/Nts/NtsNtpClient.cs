@@ -48,67 +48,34 @@ public sealed class NtsNtpClient
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(server);
         string host = session.NtpServer;
-        using var socket = new Socket(server.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            await socket.ConnectAsync(server, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new NtpQueryException(NtpQueryError.Unreachable, $"cannot reach {NtpClient.Describe(host, server)}: {e.Message}", inner: e);
-        }
-
-        NtsNtpRequest request = NtsNtpRequest.Create(session, _clock.Precision);
-        // On before the request leaves, so the response is stamped however fast it comes back.
-        bool kernelTimestamps = TimestampedReceiver.Enable(socket, _clock);
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        NtpTimestamp t1 = _clock.NtpNow;
-        try
-        {
-            await socket.SendAsync(request.Datagram, SocketFlags.None, timeoutSource.Token).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new NtpQueryException(NtpQueryError.Unreachable, $"cannot send to {NtpClient.Describe(host, server)}: {e.Message}", inner: e);
-        }
-
-        byte[] buffer = new byte[2048];
-        string? lastRejection = null;
-        while (true)
-        {
-            int received;
-            NtpTimestamp t4;
-            try
+        NtsNtpRequest? request = null;
+        return await UdpExchange.ExchangeAsync(
+            host,
+            server,
+            () => (request = NtsNtpRequest.Create(session, _clock.Precision)).Datagram,
+            _clock,
+            timeout,
+            (ReadOnlySpan<byte> datagram, NtpTimestamp t1, NtpTimestamp t4, out string? rejection) =>
             {
-                (received, t4) = await TimestampedReceiver.ReceiveAsync(socket, buffer, _clock, kernelTimestamps, timeoutSource.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                string why = lastRejection is null
-                    ? " (chrony and Tempus drop NTS requests whose authenticator does not verify, and servers without NTS drop them all: is NTS enabled on that server?)"
-                    : $" (discarded: {lastRejection})";
-                throw new NtpQueryException(NtpQueryError.Timeout, $"no authentic NTS response from {NtpClient.Describe(host, server)} within {timeout.TotalSeconds:0.###} s{why}");
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionReset)
-            {
-                throw new NtpQueryException(NtpQueryError.Unreachable, $"{NtpClient.Describe(host, server)} is unreachable: {e.Message} (no NTP server on that port?)", inner: e);
-            }
-
-            NtsResponseStatus status = request.Accept(buffer.AsSpan(0, received), out NtpPacketHeader header);
-            switch (status)
-            {
-                case NtsResponseStatus.Accepted:
-                    return NtpClient.Measure(host, server, header, t1, t4, AuthenticationMode.Nts, key: null);
-                case NtsResponseStatus.NtsNak:
-                    throw new NtpQueryException(NtpQueryError.NtsNak, $"{NtpClient.Describe(host, server)} sent an NTS NAK: it cannot use the cookie from {session.KeServer}:{session.KePort} (its keys rotated, or it is not the server that NTS-KE named); run NTS-KE again", header.ReferenceId);
-                case NtsResponseStatus.KissOfDeath:
-                    throw new NtpQueryException(NtpQueryError.KissOfDeath, $"{NtpClient.Describe(host, server)} sent a kiss-o'-death {KissCode.Format(header.ReferenceId)}: {KissCode.Describe(header.ReferenceId)}", header.ReferenceId);
-                default:
-                    lastRejection = Describe(status);
-                    break;
-            }
-        }
+                rejection = null;
+                NtsResponseStatus status = request!.Accept(datagram, out NtpPacketHeader header);
+                switch (status)
+                {
+                    case NtsResponseStatus.Accepted:
+                        return NtpClient.Measure(host, server, header, t1, t4, AuthenticationMode.Nts, key: null);
+                    case NtsResponseStatus.NtsNak:
+                        throw new NtpQueryException(NtpQueryError.NtsNak, $"{NtpClient.Describe(host, server)} sent an NTS NAK: it cannot use the cookie from {session.KeServer}:{session.KePort} (its keys rotated, or it is not the server that NTS-KE named); run NTS-KE again", header.ReferenceId);
+                    case NtsResponseStatus.KissOfDeath:
+                        throw new NtpQueryException(NtpQueryError.KissOfDeath, $"{NtpClient.Describe(host, server)} sent a kiss-o'-death {KissCode.Format(header.ReferenceId)}: {KissCode.Describe(header.ReferenceId)}", header.ReferenceId);
+                    default:
+                        rejection = Describe(status);
+                        return null;
+                }
+            },
+            lastRejection => $"no authentic NTS response from {NtpClient.Describe(host, server)} within {timeout.TotalSeconds:0.###} s" + (lastRejection is null
+                ? " (chrony and Tempus drop NTS requests whose authenticator does not verify, and servers without NTS drop them all: is NTS enabled on that server?)"
+                : $" (discarded: {lastRejection})"),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static string Describe(NtsResponseStatus status) => status switch
