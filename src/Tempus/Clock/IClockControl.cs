@@ -24,6 +24,11 @@ public interface IClockControl
     /// CAP_SYS_TIME for the real clock. Virtual clocks always return true: their corrections are tracked.</summary>
     bool CanAdjust { get; }
 
+    /// <summary>The part of the offset passed to <see cref="SlewOffset"/> not corrected yet, seconds (reference − local).
+    /// Measurements add it to the clock's reading ("cooked" time, as chrony does) so a slew in progress does not look
+    /// like an offset.</summary>
+    double RemainingSlewSeconds { get; }
+
     /// <summary>What this control drives, for logs and <c>tempusctl tracking</c>.</summary>
     string Description { get; }
 

@@ -1,4 +1,7 @@
 using System.Net;
+using Tempus.Discipline;
+using Tempus.Selection;
+using Tempus.Sources;
 
 namespace Tempus.Config;
 
@@ -89,6 +92,66 @@ public sealed class TempusConfiguration
     /// <summary>Seconds after which an NTS source runs NTS-KE again (<c>ntsrefresh</c>).</summary>
     public int NtsRefreshSeconds { get; set; } = DefaultNtsRefreshSeconds;
 
+    /// <summary>Default path of the control socket (<c>bindcmdaddress</c>).</summary>
+    public const string DefaultCommandSocketPath = "/run/tempus/tempusd.sock";
+
+    /// <summary>The <c>server</c> and <c>pool</c> lines, in file order (including files read by <c>include</c>,
+    /// <c>confdir</c> and <c>sourcedir</c>).</summary>
+    public List<SourceDefinition> Sources { get; } = new();
+
+    /// <summary>Directories of <c>*.sources</c> files (<c>sourcedir</c>), re-read by <c>tempusctl reload sources</c>.</summary>
+    public List<string> SourceDirectories { get; } = new();
+
+    /// <summary><c>makestep</c>, <c>maxchange</c>, <c>driftfile</c>, <c>rtcsync</c>, <c>maxslewrate</c>...</summary>
+    public DisciplineOptions Discipline { get; set; } = DisciplineOptions.Default;
+
+    /// <summary><c>authselectmode</c>, <c>minsources</c>, <c>maxdistance</c>, <c>combinelimit</c>.</summary>
+    public SelectionOptions Selection { get; set; } = SelectionOptions.Default;
+
+    /// <summary>Path of the control socket (<c>bindcmdaddress /path</c>); null disables it.</summary>
+    public string? CommandSocketPath { get; set; } = DefaultCommandSocketPath;
+
+    /// <summary><c>cmdport</c>: chrony's UDP command port; Tempus has only the Unix socket, so only 0 is meaningful
+    /// and any other value is accepted for compatibility and ignored with a warning.</summary>
+    public int CommandPort { get; set; } = 323;
+
+    /// <summary>What <c>log</c> asked for (measurements, statistics, tracking, rtc, refclocks, tempcomp, rawmeasurements).</summary>
+    public HashSet<string> LogKinds { get; } = new(StringComparer.Ordinal);
+
+    /// <summary><c>logdir</c>: where the <c>log</c> files go; null = no log files.</summary>
+    public string? LogDirectory { get; set; }
+
+    /// <summary><c>ratelimit</c> for NTP requests; null when the directive is absent (no rate limiting).</summary>
+    public RateLimitOptions? RateLimit { get; set; }
+
+    /// <summary><c>ntsratelimit</c> for NTS-KE connections; null when absent.</summary>
+    public RateLimitOptions? NtsRateLimit { get; set; }
+
+    /// <summary><c>clientloglimit</c>: memory for the client table, bytes (chrony's default 524288).</summary>
+    public long ClientLogLimit { get; set; } = 524288;
+
+    /// <summary><c>noclientlog</c>: keep no client table.</summary>
+    public bool NoClientLog { get; set; }
+
+    /// <summary><c>metricsaddress ADDR:PORT</c>: the OpenMetrics/Prometheus endpoint; null = off (the default).</summary>
+    public IPEndPoint? MetricsAddress { get; set; }
+
+    /// <summary><c>serverworkers N</c>: receive loops sharing the NTP port with SO_REUSEPORT; 0 = one per core.</summary>
+    public int ServerWorkers { get; set; }
+
+    /// <summary><c>user</c>: the account the daemon runs as (for the audit's key-file permission check).</summary>
+    public string? User { get; set; }
+
     /// <summary>True when this configuration runs an NTS-KE server.</summary>
     public bool IsNtsServer => NtsServerCertificates.Count > 0;
 }
+
+/// <summary>
+/// The <c>ratelimit</c> / <c>ntsratelimit</c> options (chrony.conf): a token bucket per client address.
+/// </summary>
+/// <param name="IntervalLog2">Minimum average interval between requests, log2 seconds (chrony's default 3).</param>
+/// <param name="Burst">Requests allowed in a burst above the average (default 8).</param>
+/// <param name="Leak">One in 2^leak of the requests over the limit is answered anyway (default 2), so a client sharing an
+/// address with an abuser is not cut off entirely.</param>
+/// <param name="Kod">Answer every 2^kod-th limited request with a KoD RATE instead of dropping it; 0 = never.</param>
+public sealed record RateLimitOptions(int IntervalLog2 = 3, int Burst = 8, int Leak = 2, int Kod = 0);
