@@ -137,6 +137,59 @@ public sealed class SourceStatistics
         Recompute();
     }
 
+    /// <summary>
+    /// The local clock was corrected at <paramref name="localNowNs"/>: shifts every kept sample (its local time and its
+    /// offset) to where it would lie had the correction always been in force, and redoes the regression, as chrony's
+    /// SST_SlewSamples does. Without this a slew or step would look like a change of the source's offset, and a
+    /// frequency change like a change of its frequency.
+    /// </summary>
+    /// <remarks>
+    /// A sample taken <c>e = now − t</c> seconds before the correction would have read the local time
+    /// <c>t + offsetCorrection − frequencyChange·e</c>, and so its offset (reference − local) is lowered by the same
+    /// amount. The slope of the regression becomes <c>(f − Δf) / (1 + Δf)</c>. Allocates nothing.
+    /// </remarks>
+    /// <param name="localNowNs">When the correction was made, on the samples' timescale (the local clock before it).</param>
+    /// <param name="frequencyChangePpm">How much the clock's rate was changed, ppm; positive = it now runs faster.</param>
+    /// <param name="offsetCorrection">Seconds (reference − local) stepped at once or being slewed out: positive = the
+    /// local clock is (being) moved forward.</param>
+    public void ApplyCorrection(long localNowNs, double frequencyChangePpm, double offsetCorrection)
+    {
+        if (!double.IsFinite(frequencyChangePpm) || !double.IsFinite(offsetCorrection))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(frequencyChangePpm),
+                $"A clock correction must be finite: frequency change {frequencyChangePpm} ppm, offset {offsetCorrection} s.");
+        }
+
+        if (_count == 0 || (frequencyChangePpm == 0 && offsetCorrection == 0))
+        {
+            return;
+        }
+
+        double dfreq = frequencyChangePpm * 1e-6;
+        for (int i = 0; i < _count; i++)
+        {
+            int slot = (_head + i) % Capacity;
+            double elapsed = (localNowNs - _times[slot]) / 1e9;
+            double shift = offsetCorrection - dfreq * elapsed;
+            _times[slot] += (long)Math.Round(shift * 1e9);
+            _offsets[slot] -= shift;
+        }
+
+        // Shifts differ between samples by dfreq·Δt, normally far below the gap between samples; a correction so
+        // large that it reorders them leaves nothing trustworthy: start over, as after an unknown step.
+        for (int i = 1; i < _count; i++)
+        {
+            if (TimeAt(i) <= TimeAt(i - 1))
+            {
+                Clear();
+                return;
+            }
+        }
+
+        Recompute();
+    }
+
     /// <summary>The regression's offset (reference − local) at a local time, in seconds; extrapolates beyond the newest sample.</summary>
     /// <param name="localTimeNs">The local time, on the samples' timescale.</param>
     /// <returns>The estimated offset, or 0 with no samples.</returns>
