@@ -1,0 +1,417 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+
+namespace Tempus.AccuracyBench;
+
+/// <summary>
+/// Accuracy side by side (issue 4): one NTP server, two clients — tempusd and chronyd, both with clock control
+/// off (-x) — each measuring the server through its own front of the same user-space network emulator. The server
+/// and both clients read the same machine clock, so the true offset is 0 and whatever a client believes the
+/// clock's error is (its virtual correction) is its error. Prints each client's RMS and worst error, its time to
+/// first synchronization, and the ratios Tempus/chrony (lower is better for all three).
+/// </summary>
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        Options options;
+        try
+        {
+            options = Options.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"tempus-accuracy-bench: {e.Message}");
+            Console.Error.WriteLine(Options.Usage);
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            Console.WriteLine(Options.Usage);
+            return 0;
+        }
+
+        var paths = Paths.Find();
+        using var work = new WorkDirectory();
+        Console.WriteLine($"path: {options.Path}; clients poll 2^{options.MinPoll}..2^{options.MaxPoll} s; {options.Duration.TotalSeconds:F0} s run, errors counted {options.Settle.TotalSeconds:F0} s after each client's first synchronization");
+        Console.WriteLine("server: tempusd -x (local stratum 1); clients: tempusd -x and chronyd -x -u root; nothing adjusts the system clock");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores shared by the server, both clients and the emulator");
+
+        await using var server = ManagedProcess.StartTempusServer(paths, work);
+        using var emulator = new NetworkEmulator(new IPEndPoint(IPAddress.Loopback, server.Port), options.Path, fronts: 2, options.Seed);
+        emulator.Start();
+        await using var tempus = ManagedProcess.StartTempusClient(paths, work, emulator.FrontPort(0), options);
+        await using var chrony = ManagedProcess.StartChronyClient(paths, work, emulator.FrontPort(1), options);
+
+        var tempusSeries = new Series("tempus");
+        var chronySeries = new Series("chrony");
+        var start = Stopwatch.StartNew();
+        while (start.Elapsed < options.Duration)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            double t = start.Elapsed.TotalSeconds;
+            tempusSeries.Add(t, await tempus.ReadTrackingAsync());
+            chronySeries.Add(t, await chrony.ReadTrackingAsync());
+            foreach (ManagedProcess process in new[] { server, tempus, chrony })
+            {
+                if (process.HasExited)
+                {
+                    Console.Error.WriteLine($"{process.Name} exited early:\n{process.Log}");
+                    return 1;
+                }
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"emulator: {emulator.Forwarded} datagrams forwarded, {emulator.Dropped} dropped");
+        Console.WriteLine($"{"client",-8} {"first sync",11} {"RMS error",12} {"max |error|",12} {"samples",8}");
+        Report tempusReport = tempusSeries.Summarize(options.Settle);
+        Report chronyReport = chronySeries.Summarize(options.Settle);
+        Console.WriteLine(tempusReport);
+        Console.WriteLine(chronyReport);
+        Console.WriteLine($"asymmetry bias no client can remove: {options.Path.AsymmetryMs / 2:F3} ms");
+        if (tempusReport.Samples == 0 || chronyReport.Samples == 0)
+        {
+            Console.Error.WriteLine("a client never synchronized; logs follow");
+            Console.Error.WriteLine(tempus.Log);
+            Console.Error.WriteLine(chrony.Log);
+            return 1;
+        }
+
+        Console.WriteLine(
+            $"ratios tempus/chrony (lower is better): rms={Ratio(tempusReport.RmsSeconds, chronyReport.RmsSeconds)} " +
+            $"max={Ratio(tempusReport.MaxSeconds, chronyReport.MaxSeconds)} " +
+            $"first-sync={Ratio(tempusReport.FirstSyncSeconds, chronyReport.FirstSyncSeconds)}");
+        return 0;
+    }
+
+    private static string Ratio(double tempus, double chrony) =>
+        chrony > 0 ? (tempus / chrony).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+}
+
+/// <summary>One reading of a client's tracking: whether it is synchronized and its current clock error.</summary>
+internal readonly record struct TrackingSample(bool Synchronized, double ErrorSeconds);
+
+internal sealed record Report(string Client, double FirstSyncSeconds, double RmsSeconds, double MaxSeconds, int Samples)
+{
+    public override string ToString() => Samples == 0
+        ? $"{Client,-8} {"never",11}"
+        : $"{Client,-8} {FirstSyncSeconds,9:F0} s {RmsSeconds * 1e6,9:F1} us {MaxSeconds * 1e6,9:F1} us {Samples,8}";
+}
+
+internal sealed class Series(string client)
+{
+    private readonly List<(double Time, TrackingSample Sample)> _samples = [];
+
+    public void Add(double time, TrackingSample? sample)
+    {
+        if (sample is { } s)
+        {
+            _samples.Add((time, s));
+        }
+    }
+
+    public Report Summarize(TimeSpan settle)
+    {
+        int first = _samples.FindIndex(s => s.Sample.Synchronized);
+        if (first < 0)
+        {
+            return new Report(client, double.NaN, double.NaN, double.NaN, 0);
+        }
+
+        double firstSync = _samples[first].Time;
+        var counted = _samples.Skip(first).Where(s => s.Time >= firstSync + settle.TotalSeconds && s.Sample.Synchronized).ToList();
+        if (counted.Count == 0)
+        {
+            return new Report(client, firstSync, double.NaN, double.NaN, 0);
+        }
+
+        double rms = Math.Sqrt(counted.Average(s => s.Sample.ErrorSeconds * s.Sample.ErrorSeconds));
+        double max = counted.Max(s => Math.Abs(s.Sample.ErrorSeconds));
+        return new Report(client, firstSync, rms, max, counted.Count);
+    }
+}
+
+internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Settle, int MinPoll, int MaxPoll, int Seed, bool Help)
+{
+    public const string Usage =
+        "usage: tempus-accuracy-bench [--quick] [--duration S] [--settle S] [--delay MS] [--jitter MS] [--asymmetry MS] [--loss P] [--minpoll N] [--maxpoll N] [--seed N]";
+
+    public static Options Parse(string[] args)
+    {
+        double delay = 5, jitter = 1, asymmetry = 0.5, loss = 0.01;
+        double duration = 300, settle = 60;
+        int minPoll = 0, maxPoll = 2, seed = 1;
+        bool help = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            double Number(double min, double max)
+            {
+                string name = args[i];
+                string text = Value();
+                return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= min && v <= max
+                    ? v
+                    : throw new ArgumentException($"{name}: '{text}' is not a number from {min} to {max}");
+            }
+
+            switch (args[i])
+            {
+                case "--quick": duration = 90; settle = 30; break;
+                case "--duration": duration = Number(10, 86400); break;
+                case "--settle": settle = Number(0, 86400); break;
+                case "--delay": delay = Number(0, 1000); break;
+                case "--jitter": jitter = Number(0, 1000); break;
+                case "--asymmetry": asymmetry = Number(-1000, 1000); break;
+                case "--loss": loss = Number(0, 0.9); break;
+                case "--minpoll": minPoll = (int)Number(-4, 10); break;
+                case "--maxpoll": maxPoll = (int)Number(-4, 10); break;
+                case "--seed": seed = (int)Number(0, int.MaxValue); break;
+                case "-h" or "--help": help = true; break;
+                default: throw new ArgumentException($"unknown argument '{args[i]}'");
+            }
+        }
+
+        if (maxPoll < minPoll)
+        {
+            throw new ArgumentException("--maxpoll must not be less than --minpoll");
+        }
+
+        return new Options(new PathSettings(delay, jitter, asymmetry, loss), TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(settle), minPoll, maxPoll, seed, help);
+    }
+}
+
+internal sealed record Paths(string Tempusd, string Tempusctl, string Chronyd, string Chronyc)
+{
+    public static Paths Find()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "Tempus.slnx")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        if (dir is null)
+        {
+            throw new InvalidOperationException("cannot find the repository (Tempus.slnx) above " + AppContext.BaseDirectory);
+        }
+
+        string Require(string path, string hint) => File.Exists(path) ? path : throw new FileNotFoundException($"{path} not found: {hint}", path);
+        string configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
+        string bin = Path.Combine(dir, "artifacts", "bin");
+        return new Paths(
+            Require(Path.Combine(bin, "Tempus.Daemon", configuration, "tempusd"), "build it: dotnet build src/Tempus.Daemon -c Release"),
+            Require(Path.Combine(bin, "Tempus.Cli", configuration, "tempusctl"), "build it: dotnet build src/Tempus.Cli -c Release"),
+            Require("/usr/sbin/chronyd", "run scripts/install-test-deps.sh"),
+            Require("/usr/bin/chronyc", "run scripts/install-test-deps.sh"));
+    }
+}
+
+internal sealed class WorkDirectory : IDisposable
+{
+    public WorkDirectory()
+    {
+        Root = Directory.CreateTempSubdirectory("tempus-accuracy-").FullName;
+    }
+
+    public string Root { get; }
+
+    public string PathOf(string name) => System.IO.Path.Combine(Root, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+internal sealed class ManagedProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _log = new();
+    private readonly Func<ManagedProcess, Task<TrackingSample?>> _readTracking;
+
+    private ManagedProcess(string name, Process process, int port, Func<ManagedProcess, Task<TrackingSample?>> readTracking)
+    {
+        Name = name;
+        _process = process;
+        Port = port;
+        _readTracking = readTracking;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public int Port { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public static ManagedProcess StartTempusServer(Paths paths, WorkDirectory work)
+    {
+        int port = FreeUdpPort();
+        string config = work.PathOf("server.conf");
+        File.WriteAllText(config, $"""
+            bindaddress 127.0.0.1
+            port {port}
+            allow 127.0.0.0/8
+            local stratum 1
+            bindcmdaddress {work.PathOf("server.sock")}
+            """);
+        return new ManagedProcess("server", Start(paths.Tempusd, "-x", "-f", config), port, _ => Task.FromResult<TrackingSample?>(null));
+    }
+
+    public static ManagedProcess StartTempusClient(Paths paths, WorkDirectory work, int serverPort, Options options)
+    {
+        string config = work.PathOf("tempus.conf");
+        string socket = work.PathOf("tempus.sock");
+        File.WriteAllText(config, $"""
+            port 0
+            server 127.0.0.1 port {serverPort} iburst minpoll {options.MinPoll} maxpoll {options.MaxPoll}
+            bindcmdaddress {socket}
+            """);
+        return new ManagedProcess("tempusd", Start(paths.Tempusd, "-x", "-f", config), 0, async _ =>
+        {
+            string? json = await RunAsync(paths.Tempusctl, "--socket", socket, "tracking", "--json");
+            if (json is null)
+            {
+                return null;
+            }
+
+            using JsonDocument document = JsonDocument.Parse(json);
+            JsonElement root = document.RootElement;
+            bool synced = root.TryGetProperty("isSynchronized", out JsonElement s) && s.GetBoolean();
+            double error = root.GetProperty("systemTimeOffset").GetDouble();
+            return new TrackingSample(synced, error);
+        });
+    }
+
+    public static ManagedProcess StartChronyClient(Paths paths, WorkDirectory work, int serverPort, Options options)
+    {
+        string config = work.PathOf("chrony.conf");
+        string socket = work.PathOf("chronyd.sock");
+        File.WriteAllText(config, $"""
+            pidfile {work.PathOf("chronyd.pid")}
+            bindcmdaddress {socket}
+            cmdport 0
+            port 0
+            server 127.0.0.1 port {serverPort} iburst minpoll {options.MinPoll} maxpoll {options.MaxPoll}
+            """);
+        return new ManagedProcess("chronyd", Start(paths.Chronyd, "-x", "-u", "root", "-d", "-f", config), 0, async _ =>
+        {
+            // chronyc -c tracking: ref id, name, stratum, ref time, system time, last offset, rms offset, ...,
+            // leap status last. System time is chronyd's belief of how far the system clock is from NTP time:
+            // with -x the system clock is never corrected, and it is the true time, so that belief is the error.
+            string? csv = await RunAsync(paths.Chronyc, "-h", socket, "-n", "-c", "tracking");
+            string[]? fields = csv?.Trim().Split(',');
+            if (fields is null || fields.Length < 14)
+            {
+                return null;
+            }
+
+            bool synced = !fields[^1].StartsWith("Not synchronised", StringComparison.Ordinal);
+            return new TrackingSample(synced, double.Parse(fields[4], CultureInfo.InvariantCulture));
+        });
+    }
+
+    public Task<TrackingSample?> ReadTrackingAsync() => _readTracking(this);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _process.Dispose();
+    }
+
+    private static async Task<string?> RunAsync(string program, params string[] arguments)
+    {
+        using Process process = Start(program, arguments);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        Task<string> stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
+        Task<string> stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            string output = await stdout;
+            _ = await stderr;
+            return process.ExitCode == 0 ? output : null;
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            return null;
+        }
+    }
+
+    private static Process Start(string program, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException($"cannot start {program}");
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            if (_log.Length < 1 << 20)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+}
