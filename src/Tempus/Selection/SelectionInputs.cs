@@ -78,6 +78,9 @@ public enum AuthSelectMode
 /// <param name="RootDelay">Root delay through this source in seconds, reported as ours if it becomes the system peer.</param>
 /// <param name="RootDispersion">Root dispersion through this source in seconds, reported as ours if it becomes the system peer.</param>
 /// <param name="ReferenceId">The reference id that identifies this source in our own packets (RFC 5905 §7.3).</param>
+/// <param name="Jitter">The standard deviation of the source's samples in seconds (what <c>maxjitter</c> is compared with).</param>
+/// <param name="UpstreamReferenceId">The reference id the source itself announces: the id of <em>its</em> system peer,
+/// used to detect a timing loop (a source synchronized to us).</param>
 public sealed record SelectionCandidate(
     string Name,
     SourceAuthentication Authentication,
@@ -89,7 +92,9 @@ public sealed record SelectionCandidate(
     double RootDistance,
     double RootDelay = 0,
     double RootDispersion = 0,
-    uint ReferenceId = 0)
+    uint ReferenceId = 0,
+    double Jitter = 0,
+    uint UpstreamReferenceId = 0)
 {
     /// <summary>Whether the source's responses are authenticated (symmetric key or NTS).</summary>
     public bool IsAuthenticated => Authentication != SourceAuthentication.None;
@@ -115,4 +120,13 @@ public sealed record SelectionOptions
     /// peer's.
     /// </summary>
     public double CombineLimit { get; init; } = 3.0;
+
+    /// <summary><c>maxjitter</c>: sources whose samples scatter more than this, in seconds, are not selectable (chrony's '~').</summary>
+    public double MaxJitter { get; init; } = 1.0;
+
+    /// <summary>
+    /// Reference ids that designate this host (its IPv4 addresses, the RFC 5905 §7.3 hash of its IPv6 addresses):
+    /// a source announcing one of them is synchronized to us, and selecting it would close a timing loop.
+    /// </summary>
+    public IReadOnlySet<uint> OwnReferenceIds { get; init; } = new HashSet<uint>();
 }

@@ -31,6 +31,12 @@ public enum SourceSelectionStatus
     /// <summary><c>d</c>: root distance larger than <c>maxdistance</c>.</summary>
     DistanceTooLarge,
 
+    /// <summary><c>~</c>: its samples scatter more than <c>maxjitter</c>.</summary>
+    Jittery,
+
+    /// <summary><c>L</c>: the source is synchronized to this host (its reference id is one of ours): a timing loop.</summary>
+    Loop,
+
     /// <summary><c>x</c>: its interval does not overlap the one the majority agrees on.</summary>
     Falseticker,
 
@@ -78,6 +84,7 @@ public sealed record SourceSelection(string Name, SourceSelectionStatus Status, 
         SourceSelectionStatus.Selected => '*',
         SourceSelectionStatus.Combined => '+',
         SourceSelectionStatus.Falseticker or SourceSelectionStatus.DisagreesWithTrusted => 'x',
+        SourceSelectionStatus.Jittery => '~',
         SourceSelectionStatus.Unreachable or SourceSelectionStatus.NotSynchronized
             or SourceSelectionStatus.DistanceTooLarge => '?',
         _ => '-',
@@ -93,6 +100,8 @@ public sealed record SourceSelection(string Name, SourceSelectionStatus Status, 
         SourceSelectionStatus.Unauthenticated => 'A',
         SourceSelectionStatus.NotSynchronized => 's',
         SourceSelectionStatus.DistanceTooLarge => 'd',
+        SourceSelectionStatus.Jittery => '~',
+        SourceSelectionStatus.Loop => 'L',
         SourceSelectionStatus.Falseticker => 'x',
         SourceSelectionStatus.DisagreesWithTrusted => 'T',
         SourceSelectionStatus.WaitingForOthers => 'W',

@@ -120,6 +120,11 @@ public static class SourceSelector
             throw new ArgumentException($"maxdistance must be a positive number of seconds, not {options.MaxDistance}.", nameof(options));
         }
 
+        if (!(options.MaxJitter > 0) || double.IsNaN(options.MaxJitter))
+        {
+            throw new ArgumentException($"maxjitter must be a positive number of seconds, not {options.MaxJitter}.", nameof(options));
+        }
+
         if (!(options.CombineLimit >= 0) || !double.IsFinite(options.CombineLimit))
         {
             throw new ArgumentException($"combinelimit must be a non-negative number, not {options.CombineLimit}.", nameof(options));
@@ -179,10 +184,22 @@ public static class SourceSelector
                     : $"not synchronized: the source has stratum {c.Stratum}");
         }
 
+        if (c.UpstreamReferenceId != 0 && options.OwnReferenceIds.Contains(c.UpstreamReferenceId))
+        {
+            return new(c.Name, SourceSelectionStatus.Loop,
+                $"timing loop: the source is synchronized to this host (its reference id {c.UpstreamReferenceId:X8} is ours)");
+        }
+
         if (c.RootDistance > options.MaxDistance)
         {
             return new(c.Name, SourceSelectionStatus.DistanceTooLarge,
                 $"root distance {Seconds(c.RootDistance)} exceeds maxdistance {Seconds(options.MaxDistance)}");
+        }
+
+        if (c.Jitter > options.MaxJitter)
+        {
+            return new(c.Name, SourceSelectionStatus.Jittery,
+                $"too much variability: jitter {Seconds(c.Jitter)} exceeds maxjitter {Seconds(options.MaxJitter)}");
         }
 
         return null;
