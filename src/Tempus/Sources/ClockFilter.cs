@@ -122,6 +122,57 @@ public sealed class ClockFilter
         return Select(systemPollSeconds);
     }
 
+    /// <summary>
+    /// The local clock was corrected at <paramref name="localNowNs"/>: shifts the kept samples as if the correction had
+    /// always been in force (as <see cref="SourceStatistics.ApplyCorrection"/> does), so the popcorn spike suppressor and
+    /// the staleness check compare like with like. Times move by the correction, offsets by minus it.
+    /// </summary>
+    /// <param name="localNowNs">When the correction was made, on the samples' timescale.</param>
+    /// <param name="frequencyChangePpm">The frequency change, ppm (positive: the clock now runs faster).</param>
+    /// <param name="offsetCorrection">The offset stepped or being slewed out, seconds (reference − local).</param>
+    public void ApplyCorrection(long localNowNs, double frequencyChangePpm, double offsetCorrection)
+    {
+        if (!double.IsFinite(frequencyChangePpm) || !double.IsFinite(offsetCorrection))
+        {
+            throw new ArgumentOutOfRangeException(nameof(offsetCorrection), $"A clock correction must be finite: frequency change {frequencyChangePpm} ppm, offset {offsetCorrection} s.");
+        }
+
+        for (int i = 0; i < Stages; i++)
+        {
+            if (_stages[i].Valid)
+            {
+                _stages[i] = _stages[i] with { Sample = Shift(_stages[i].Sample, localNowNs, frequencyChangePpm, offsetCorrection) };
+            }
+        }
+
+        if (_anyUsed)
+        {
+            double shift = CorrectionShift(_lastUsedNs, localNowNs, frequencyChangePpm, offsetCorrection);
+            _lastUsedNs += (long)Math.Round(shift * 1e9);
+            _lastUsedOffset -= shift;
+        }
+
+        if (_anyUpdate)
+        {
+            _lastUpdateNs += (long)Math.Round(CorrectionShift(_lastUpdateNs, localNowNs, frequencyChangePpm, offsetCorrection) * 1e9);
+        }
+
+        if (Last.Outcome != ClockFilterOutcome.NoValidSample && Last.Sample.LocalTimeNs != 0)
+        {
+            Last = Last with { Sample = Shift(Last.Sample, localNowNs, frequencyChangePpm, offsetCorrection) };
+        }
+    }
+
+    // chrony's UTI_AdjustTimespec: a sample taken Δ before the correction moves by offset − dfreq·Δ.
+    private static double CorrectionShift(long timeNs, long localNowNs, double frequencyChangePpm, double offsetCorrection) =>
+        offsetCorrection - (frequencyChangePpm * 1e-6 * ((localNowNs - timeNs) / 1e9));
+
+    private static NtpSample Shift(in NtpSample sample, long localNowNs, double frequencyChangePpm, double offsetCorrection)
+    {
+        double shift = CorrectionShift(sample.LocalTimeNs, localNowNs, frequencyChangePpm, offsetCorrection);
+        return sample with { LocalTimeNs = sample.LocalTimeNs + (long)Math.Round(shift * 1e9), Offset = sample.Offset - shift };
+    }
+
     private void Shift(Stage incoming, long nowNs)
     {
         // RFC 5905 A.5.2: as each tuple is shifted, its dispersion grows by PHI over the time since the last
