@@ -14,4 +14,5 @@ internal static class ExitCodes
     public const int InvalidResponse = 8;
     public const int KeyError = 9;
     public const int NtsKeFailed = 10;
+    public const int NotPermitted = 11;
 }

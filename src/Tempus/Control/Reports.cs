@@ -106,6 +106,13 @@ public sealed record SourceReport
     /// <summary>The configured selection options.</summary>
     public SourceSelectOptions SelectOptions { get; init; }
 
+    /// <summary>
+    /// The selection options in effect, when selection adds to the configured ones (<c>authselectmode mix</c> makes
+    /// authenticated sources trust and require); null when they are <see cref="SelectOptions"/>. Shown as EOpts by
+    /// <c>tempusctl selectdata</c>.
+    /// </summary>
+    public SourceSelectOptions? EffectiveSelectOptions { get; init; }
+
     // --- sources ---
 
     /// <summary>Selection outcome for this source (state letter and reason).</summary>
