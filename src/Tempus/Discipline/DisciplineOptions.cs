@@ -45,4 +45,12 @@ public sealed record DisciplineOptions
 
     /// <summary><c>leapsecmode</c>: apply leap seconds announced by the sources through the kernel (the only mode so far).</summary>
     public bool ApplyLeapSeconds { get; init; } = true;
+
+    /// <summary><c>maxclockerror</c> in ppm: the assumed frequency error of the local oscillator, added to the growth
+    /// of the root dispersion between updates (chrony's default 1).</summary>
+    public double MaxClockErrorPpm { get; init; } = 1;
+
+    /// <summary>Seconds of clock updates between two saves of the drift file (chrony's <c>driftfile ... interval</c>,
+    /// default one hour); the file is also saved at exit.</summary>
+    public double DriftFileIntervalSeconds { get; init; } = 3600;
 }
