@@ -1,15 +1,19 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
+using Tempus.Sources;
 
 namespace Tempus.Config;
 
 /// <summary>
 /// Reads a configuration in chrony.conf syntax: one directive per line, words separated by blanks, comment
-/// lines starting with <c>#</c>, <c>!</c>, <c>;</c> or <c>%</c>. Every problem is collected with its file and
-/// line so <c>tempusd --check-config</c> can report them all at once.
+/// lines starting with <c>#</c>, <c>!</c>, <c>;</c> or <c>%</c>, directive and option names case-insensitive.
+/// Every problem is collected with its file and line (including files read through <c>include</c>,
+/// <c>confdir</c> and <c>sourcedir</c>) so <c>tempusd --check-config</c> can report them all at once;
+/// chrony directives Tempus accepts but does not implement land in <see cref="TempusConfiguration.Warnings"/>.
 /// </summary>
-public static class ConfigParser
+public static partial class ConfigParser
 {
     /// <summary>Longest line accepted; chrony's limit is 2048.</summary>
     public const int MaxLineLength = 2048;
@@ -17,44 +21,107 @@ public static class ConfigParser
     /// <summary>Largest configuration file accepted, in bytes.</summary>
     public const int MaxFileSize = 1 << 20;
 
+    /// <summary>How deep <c>include</c>/<c>confdir</c> may nest below the main file (chrony's limit too).</summary>
+    public const int MaxIncludeDepth = 10;
+
+    /// <summary>Most files read in one pass through <c>include</c>, <c>confdir</c> and <c>sourcedir</c>.</summary>
+    public const int MaxFiles = 1000;
+
+    /// <summary>Most errors (and, separately, warnings) collected before reading stops.</summary>
+    public const int MaxErrors = 1000;
+
+    /// <summary>Most directories one <c>confdir</c> or <c>sourcedir</c> directive may name (chrony's limit).</summary>
+    public const int MaxDirectoriesPerDirective = 10;
+
     private delegate void DirectiveHandler(TempusConfiguration config, Directive directive);
 
     private static readonly Dictionary<string, DirectiveHandler> s_handlers = new(StringComparer.Ordinal)
     {
         ["allow"] = (c, d) => ParseAccess(c, d, allow: true),
+        ["authselectmode"] = ParseAuthSelectMode,
         ["bindaddress"] = ParseBindAddress,
+        ["bindcmdaddress"] = ParseBindCommandAddress,
+        ["clientloglimit"] = ParseClientLogLimit,
+        ["cmdport"] = ParseCommandPort,
+        ["combinelimit"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.Selection = c.Selection with { CombineLimit = Directive.ParseDouble(d.Arguments[0], 0, double.MaxValue, "limit") };
+        },
+        ["confdir"] = ParseConfDir,
         ["cryptonak"] = (c, d) =>
         {
             d.ExpectArguments(0, 0);
             c.CryptoNak = true;
         },
         ["deny"] = (c, d) => ParseAccess(c, d, allow: false),
+        ["driftfile"] = ParseDriftFile,
+        ["include"] = ParseInclude,
         ["keyfile"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
             c.KeyFile = d.ResolvePath(d.Arguments[0]);
         },
+        ["leapsecmode"] = ParseLeapSecMode,
         ["local"] = ParseLocal,
+        ["log"] = ParseLog,
+        ["logdir"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.LogDirectory = d.ResolvePath(d.Arguments[0]);
+        },
+        ["makestep"] = ParseMakeStep,
+        ["maxchange"] = ParseMaxChange,
+        ["maxdistance"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.Selection = c.Selection with { MaxDistance = Directive.ParsePositiveDouble(d.Arguments[0], "distance") };
+        },
+        ["maxdrift"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.Discipline = c.Discipline with { MaxDriftPpm = Directive.ParsePositiveDouble(d.Arguments[0], "drift (ppm)") };
+        },
         ["maxntsconnections"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
             c.MaxNtsConnections = Directive.ParseInt(d.Arguments[0], 1, 100000, "connection limit");
+        },
+        ["maxslewrate"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.Discipline = c.Discipline with { MaxSlewRatePpm = Directive.ParsePositiveDouble(d.Arguments[0], "slew rate (ppm)") };
+        },
+        ["maxupdateskew"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.Discipline = c.Discipline with { MaxUpdateSkewPpm = Directive.ParsePositiveDouble(d.Arguments[0], "skew (ppm)") };
+        },
+        ["metricsaddress"] = ParseMetricsAddress,
+        ["minsources"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.Selection = c.Selection with { MinSources = Directive.ParseInt(d.Arguments[0], 1, int.MaxValue, "source count") };
+            d.Reader.MinSourcesSite = (d.FileName, d.Line);
         },
         ["nocerttimecheck"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
             c.NoCertTimeCheckUpdates = Directive.ParseInt(d.Arguments[0], 0, int.MaxValue, "update count");
         },
+        ["noclientlog"] = (c, d) =>
+        {
+            d.ExpectArguments(0, 0);
+            c.NoClientLog = true;
+        },
         ["nosystemcert"] = (c, d) =>
         {
             d.ExpectArguments(0, 0);
             c.NoSystemCertificates = true;
         },
-        ["ntsdumpdir"] = (c, d) =>
-        {
-            d.ExpectArguments(1, 1);
-            c.NtsDumpDirectory = d.ResolvePath(d.Arguments[0]);
-        },
+        // chrony reads ntscachedir as the old name of ntsdumpdir.
+        ["ntscachedir"] = ParseNtsDumpDir,
+        ["ntsdumpdir"] = ParseNtsDumpDir,
         ["ntsntpserver"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
@@ -65,6 +132,7 @@ public static class ConfigParser
             d.ExpectArguments(1, 1);
             c.NtsPort = Directive.ParseInt(d.Arguments[0], 0, 65535, "port");
         },
+        ["ntsratelimit"] = (c, d) => c.NtsRateLimit = ParseRateLimit(d, new RateLimitOptions(IntervalLog2: 6), allowKod: false),
         ["ntsrefresh"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
@@ -86,16 +154,86 @@ public static class ConfigParser
             c.NtsServerKeys.Add(d.ResolvePath(d.Arguments[0]));
         },
         ["ntstrustedcerts"] = ParseTrustedCerts,
+        ["peer"] = (c, d) => throw new DirectiveException("symmetric active mode (peer) is not supported; use server"),
+        ["pool"] = (c, d) => ParseSource(c, d, SourceKind.Pool),
         ["port"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
             c.Port = Directive.ParseInt(d.Arguments[0], 0, 65535, "port");
         },
+        ["ratelimit"] = (c, d) => c.RateLimit = ParseRateLimit(d, new RateLimitOptions(), allowKod: true),
+        ["rtcsync"] = (c, d) =>
+        {
+            d.ExpectArguments(0, 0);
+            c.Discipline = c.Discipline with { RtcSync = true };
+        },
+        ["server"] = (c, d) => ParseSource(c, d, SourceKind.Server),
+        ["serverworkers"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.ServerWorkers = Directive.ParseInt(d.Arguments[0], 0, 64, "worker count");
+        },
+        ["sourcedir"] = ParseSourceDir,
         ["trustedkey"] = ParseTrustedKey,
+        ["user"] = ParseUser,
     };
 
-    /// <summary>The directives this version understands.</summary>
-    public static IReadOnlyCollection<string> KnownDirectives => s_handlers.Keys;
+    /// <summary>
+    /// chrony directives an administrator's chrony.conf commonly carries that Tempus reads, warns about, and ignores,
+    /// each with what the warning adds. None of them can make Tempus trust a time it would otherwise reject.
+    /// </summary>
+    private static readonly Dictionary<string, string> s_ignored = new(StringComparer.Ordinal)
+    {
+        ["acquisitionport"] = "; client requests use a random source port",
+        ["cmdallow"] = "; there is no network command access, only the local control socket",
+        ["cmddeny"] = "; there is no network command access, only the local control socket",
+        ["cmdratelimit"] = "; there is no network command access, only the local control socket",
+        ["corrtimeratio"] = "",
+        ["dscp"] = "",
+        ["dumpdir"] = "; measurement histories are not saved across restarts",
+        ["hwclockfile"] = "",
+        ["hwtimestamp"] = "; kernel receive timestamps are used",
+        ["hwtstimeout"] = "",
+        ["initstepslew"] = "; use makestep (for example 'makestep 1 3') with iburst sources instead",
+        ["leapseclist"] = "; leap seconds come from the sources' leap indicators",
+        ["leapsectz"] = "; leap seconds come from the sources' leap indicators",
+        ["lock_all"] = "",
+        ["logbanner"] = "",
+        ["logchange"] = "",
+        ["mailonchange"] = "",
+        ["manual"] = "",
+        ["maxclockerror"] = "",
+        ["maxsamples"] = "",
+        ["maxtxbuffers"] = "",
+        ["minsamples"] = "",
+        ["ntsprocesses"] = "; NTS-KE runs in the daemon process",
+        ["opencommands"] = "; there is no network command access, only the local control socket",
+        ["pidfile"] = "; run tempusd under systemd, which tracks the process",
+        ["ptpdomain"] = "",
+        ["ptpport"] = "",
+        ["refresh"] = "",
+        ["reselectdist"] = "",
+        ["rtcautotrim"] = "",
+        ["rtcdevice"] = "",
+        ["rtcfile"] = "; use rtcsync",
+        ["rtconutc"] = "",
+        ["sched_priority"] = "",
+        ["smoothtime"] = "",
+        ["stratumweight"] = "",
+    };
+
+    /// <summary>
+    /// chrony directives Tempus rejects: ignoring them would leave out a time source the administrator counts on,
+    /// open the server where chrony would not, or select sources chrony would reject.
+    /// </summary>
+    private static readonly HashSet<string> s_unsupported = new(StringComparer.Ordinal)
+    {
+        "bindacqaddress", "bindacqdevice", "binddevice", "bindcmddevice", "broadcast", "clockprecision",
+        "fallbackdrift", "maxjitter", "maxstratum", "minstratum", "ntpsigndsocket", "ntsaeads", "refclock", "tempcomp",
+    };
+
+    /// <summary>The directives this version understands (including the ones it reads and ignores with a warning).</summary>
+    public static IReadOnlyCollection<string> KnownDirectives => s_handlers.Keys.Concat(s_ignored.Keys).ToArray();
 
     /// <summary>Reads and parses a file; throws <see cref="ConfigurationException"/> listing every error.</summary>
     public static TempusConfiguration Load(string path)
@@ -109,25 +247,18 @@ public static class ConfigParser
         return config;
     }
 
-    /// <summary>Reads and parses a file, returning what could be parsed and every error found.</summary>
+    /// <summary>
+    /// Reads and parses a file and everything it includes, returning what could be parsed and every error found;
+    /// warnings are in <see cref="TempusConfiguration.Warnings"/>.
+    /// </summary>
     public static TempusConfiguration Check(string path, out IReadOnlyList<ConfigError> errors)
     {
-        string text;
-        try
+        var config = new TempusConfiguration { FileName = path };
+        string? text = ReadConfigurationFile(path, out string? problem);
+        if (text is null)
         {
-            var info = new FileInfo(path);
-            if (info.Exists && info.Length > MaxFileSize)
-            {
-                errors = [new ConfigError(path, 0, $"file is {info.Length} bytes, larger than the {MaxFileSize}-byte limit")];
-                return new TempusConfiguration { FileName = path };
-            }
-
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            errors = [new ConfigError(path, 0, $"cannot read configuration: {DescribeIoError(e)}")];
-            return new TempusConfiguration { FileName = path };
+            errors = [new ConfigError(path, 0, $"cannot read configuration: {problem}")];
+            return config;
         }
 
         return Parse(text, path, out errors);
@@ -137,57 +268,92 @@ public static class ConfigParser
     public static TempusConfiguration Parse(string text, string fileName, out IReadOnlyList<ConfigError> errors)
     {
         var config = new TempusConfiguration { FileName = fileName };
-        var found = new List<ConfigError>();
-        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(fileName)) ?? "/";
-        int lineNumber = 0;
-        foreach (string rawLine in text.Split('\n'))
-        {
-            lineNumber++;
-            string line = rawLine.TrimEnd('\r');
-            if (line.Length > MaxLineLength)
-            {
-                found.Add(new ConfigError(fileName, lineNumber, $"line is {line.Length} characters long, more than the {MaxLineLength}-character limit"));
-                continue;
-            }
-
-            if (line.Contains('\0', StringComparison.Ordinal))
-            {
-                found.Add(new ConfigError(fileName, lineNumber, "line contains a NUL character"));
-                continue;
-            }
-
-            string trimmed = line.Trim();
-            if (trimmed.Length == 0 || trimmed[0] is '#' or '!' or ';' or '%')
-            {
-                continue;
-            }
-
-            string[] words = trimmed.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-            string name = words[0].ToLowerInvariant();
-            if (!s_handlers.TryGetValue(name, out DirectiveHandler? handler))
-            {
-                found.Add(new ConfigError(fileName, lineNumber, $"unknown directive '{words[0]}'"));
-                continue;
-            }
-
-            var directive = new Directive(words[1..], baseDirectory);
-            try
-            {
-                handler(config, directive);
-            }
-            catch (DirectiveException e)
-            {
-                found.Add(new ConfigError(fileName, lineNumber, $"{name}: {e.Message}"));
-            }
-        }
+        var reader = new ConfigReader(config);
+        reader.ParseText(text, fileName, FileKind.Configuration);
+        reader.ReadSourceDirectories();
 
         if (config.NtsServerCertificates.Count != config.NtsServerKeys.Count)
         {
-            found.Add(new ConfigError(fileName, 0, $"{config.NtsServerCertificates.Count} ntsservercert but {config.NtsServerKeys.Count} ntsserverkey directives: each certificate needs its key, in the same order"));
+            reader.Error(fileName, 0, $"{config.NtsServerCertificates.Count} ntsservercert but {config.NtsServerKeys.Count} ntsserverkey directives: each certificate needs its key, in the same order");
         }
 
-        errors = found;
+        CheckSources(reader, config, config.Sources);
+        CheckMinSources(reader, config);
+        errors = reader.Errors;
         return config;
+    }
+
+    /// <summary>
+    /// Reads the <c>*.sources</c> files of <c>sourcedir</c> directories as <c>tempusctl reload sources</c> does:
+    /// for a file name found in several directories, the first directory's file wins; a missing directory is
+    /// skipped, as chrony does (a DHCP client creates it only when it has servers to offer).
+    /// </summary>
+    /// <param name="directories">The directories, usually <see cref="TempusConfiguration.SourceDirectories"/>.</param>
+    /// <param name="errors">Every problem found, with file and line.</param>
+    /// <returns>The sources, in file-name order, then line order.</returns>
+    public static IReadOnlyList<SourceDefinition> ReadSourceDirectories(IEnumerable<string> directories, out IReadOnlyList<ConfigError> errors)
+        => ReadSourceDirectories(directories, configuration: null, out errors, out _);
+
+    /// <summary>
+    /// <see cref="ReadSourceDirectories(IEnumerable{string}, out IReadOnlyList{ConfigError})"/> that also checks the
+    /// sources against a running configuration (a <c>key</c> not in <c>trustedkey</c>, a <c>certset</c> without
+    /// <c>ntstrustedcerts</c>) and returns the warnings (ignored chrony options).
+    /// </summary>
+    /// <param name="directories">The directories, usually <see cref="TempusConfiguration.SourceDirectories"/>.</param>
+    /// <param name="configuration">The configuration the sources join; null skips the checks against it.</param>
+    /// <param name="errors">Every problem found, with file and line.</param>
+    /// <param name="warnings">Ignored options and other remarks, with file and line.</param>
+    /// <returns>The sources, in file-name order, then line order.</returns>
+    public static IReadOnlyList<SourceDefinition> ReadSourceDirectories(
+        IEnumerable<string> directories,
+        TempusConfiguration? configuration,
+        out IReadOnlyList<ConfigError> errors,
+        out IReadOnlyList<ConfigError> warnings)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        var scratch = new TempusConfiguration();
+        var reader = new ConfigReader(scratch);
+        foreach (string directory in directories)
+        {
+            reader.AddSourceDirectory(Path.GetFullPath(directory), directory, 0);
+        }
+
+        reader.ReadSourceDirectories();
+        if (configuration is not null)
+        {
+            CheckSources(reader, configuration, scratch.Sources);
+        }
+
+        errors = reader.Errors;
+        warnings = scratch.Warnings;
+        return scratch.Sources;
+    }
+
+    private static string? ReadConfigurationFile(string path, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                problem = "is a directory";
+                return null;
+            }
+
+            var info = new FileInfo(path);
+            if (info.Exists && info.Length > MaxFileSize)
+            {
+                problem = $"file is {info.Length} bytes, larger than the {MaxFileSize}-byte limit";
+                return null;
+            }
+
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = DescribeIoError(e);
+            return null;
+        }
     }
 
     private static void ParseTrustedCerts(TempusConfiguration config, Directive d)
@@ -204,6 +370,12 @@ public static class ConfigParser
         paths.Add(d.ResolvePath(d.Arguments[^1]));
     }
 
+    private static void ParseNtsDumpDir(TempusConfiguration config, Directive d)
+    {
+        d.ExpectArguments(1, 1);
+        config.NtsDumpDirectory = d.ResolvePath(d.Arguments[0]);
+    }
+
     private static void ParseAccess(TempusConfiguration config, Directive d, bool allow)
     {
         // chrony: allow|deny [all] [subnet]
@@ -218,7 +390,7 @@ public static class ConfigParser
 
         if (d.Arguments.Length - index > 1)
         {
-            throw new DirectiveException($"expected [all] [SUBNET], got '{string.Join(' ', d.Arguments)}'");
+            throw new DirectiveException($"expected [all] [SUBNET], got '{Printable(string.Join(' ', d.Arguments))}'");
         }
 
         IPNetwork? network = null;
@@ -236,7 +408,7 @@ public static class ConfigParser
         d.ExpectArguments(1, 1);
         if (!IPAddress.TryParse(d.Arguments[0], out IPAddress? address))
         {
-            throw new DirectiveException($"'{d.Arguments[0]}' is not an IP address");
+            throw new DirectiveException($"'{Printable(d.Arguments[0])}' is not an IP address");
         }
 
         if (address.AddressFamily == AddressFamily.InterNetwork)
@@ -261,7 +433,7 @@ public static class ConfigParser
                     stratum = Directive.ParseInt(d.NextArgument(ref i), 1, 15, "stratum");
                     break;
                 default:
-                    throw new DirectiveException($"unknown option '{d.Arguments[i]}' (this version supports: stratum N)");
+                    throw new DirectiveException($"unknown option '{Printable(d.Arguments[i])}' (this version supports: stratum N)");
             }
         }
 
@@ -282,7 +454,7 @@ public static class ConfigParser
                 uint to = Directive.ParseUInt(argument[(dash + 1)..], "key id");
                 if (to < from || to - from > 65535)
                 {
-                    throw new DirectiveException($"bad key range '{argument}'");
+                    throw new DirectiveException($"bad key range '{Printable(argument)}'");
                 }
 
                 for (uint id = from; id <= to; id++)
@@ -306,11 +478,304 @@ public static class ConfigParser
         _ => e.Message,
     };
 
+    /// <summary>
+    /// Makes a word from the file safe to quote in a message: control characters escaped, at most 64 characters,
+    /// so a binary file gives readable errors.
+    /// </summary>
+    /// <summary><see cref="Printable"/> for a path: long enough for any real path.</summary>
+    private static string PrintablePath(string path) => Printable(path, 1024);
+
+    private static string Printable(string text, int maxQuoted = 64)
+    {
+        var builder = new StringBuilder(Math.Min(text.Length, maxQuoted) + 8);
+        foreach (char ch in text)
+        {
+            if (builder.Length >= maxQuoted)
+            {
+                builder.Append("...");
+                break;
+            }
+
+            if (char.IsControl(ch) || char.IsSurrogate(ch))
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"\\x{(int)ch:x2}");
+            }
+            else
+            {
+                builder.Append(ch);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private enum FileKind
+    {
+        /// <summary>The main file, or one read by <c>include</c> or <c>confdir</c>: every directive.</summary>
+        Configuration,
+
+        /// <summary>A <c>*.sources</c> file of a <c>sourcedir</c>: only server, pool and peer lines.</summary>
+        Sources,
+    }
+
     private sealed class DirectiveException(string message) : Exception(message);
 
-    private sealed class Directive(string[] arguments, string baseDirectory)
+    /// <summary>One pass over a configuration: the files being read (for the recursion guard) and what was found.</summary>
+    private sealed class ConfigReader(TempusConfiguration config)
     {
+        private readonly List<string> _fileStack = new();
+        private readonly List<(string Directory, string SiteFile, int SiteLine)> _sourceDirectories = new();
+        private readonly List<ConfigError> _errors = new();
+        private int _filesRead;
+        private bool _stopped;
+
+        public TempusConfiguration Config { get; } = config;
+
+        public IReadOnlyList<ConfigError> Errors => _errors;
+
+        public int Depth => _fileStack.Count - 1;
+
+        /// <summary>Where <c>minsources</c> was last set, for the warning about unreachable values.</summary>
+        public (string FileName, int Line)? MinSourcesSite { get; set; }
+
+        public void Error(string fileName, int line, string message)
+        {
+            if (_errors.Count < MaxErrors)
+            {
+                _errors.Add(new ConfigError(fileName, line, message));
+            }
+            else if (!_stopped)
+            {
+                _stopped = true;
+                _errors.Add(new ConfigError(fileName, line, $"more than {MaxErrors} errors: stopped reading here"));
+            }
+        }
+
+        public void Warn(string fileName, int line, string message)
+        {
+            if (Config.Warnings.Count < MaxErrors)
+            {
+                Config.Warnings.Add(new ConfigError(fileName, line, message));
+            }
+        }
+
+        public void ParseText(string text, string fileName, FileKind kind)
+        {
+            _fileStack.Add(Path.GetFullPath(fileName));
+            try
+            {
+                ParseLines(text, fileName, kind);
+            }
+            finally
+            {
+                _fileStack.RemoveAt(_fileStack.Count - 1);
+            }
+        }
+
+        private void ParseLines(string text, string fileName, FileKind kind)
+        {
+            string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(fileName)) ?? "/";
+            string[] lines = text.Split('\n');
+            for (int index = 0; index < lines.Length && !_stopped; index++)
+            {
+                int lineNumber = index + 1;
+                string line = lines[index].TrimEnd('\r');
+                if (line.Length > MaxLineLength)
+                {
+                    Error(fileName, lineNumber, $"line is {line.Length} characters long, more than the {MaxLineLength}-character limit");
+                    continue;
+                }
+
+                if (line.Contains('\0', StringComparison.Ordinal))
+                {
+                    Error(fileName, lineNumber, "line contains a NUL character");
+                    continue;
+                }
+
+                string trimmed = line.Trim();
+                if (trimmed.Length == 0 || trimmed[0] is '#' or '!' or ';' or '%')
+                {
+                    continue;
+                }
+
+                if (kind == FileKind.Sources && index == lines.Length - 1)
+                {
+                    // chrony reads only newline-terminated lines of a .sources file: the last one may be half-written.
+                    Warn(fileName, lineNumber, "last line is not terminated by a newline and is ignored (the file may still be being written)");
+                    continue;
+                }
+
+                string[] words = trimmed.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                string name = words[0].ToLowerInvariant();
+                if (kind == FileKind.Sources && name is not ("server" or "pool" or "peer"))
+                {
+                    Error(fileName, lineNumber, $"'{Printable(words[0])}' is not allowed in a .sources file: only server, pool and peer lines are");
+                    continue;
+                }
+
+                if (!s_handlers.TryGetValue(name, out DirectiveHandler? handler))
+                {
+                    if (s_ignored.TryGetValue(name, out string? note))
+                    {
+                        Warn(fileName, lineNumber, $"{name}: ignored: Tempus does not implement {name}{note}");
+                    }
+                    else if (s_unsupported.Contains(name))
+                    {
+                        Error(fileName, lineNumber, $"{name}: the chrony directive '{name}' is not supported by Tempus: remove it, or keep chronyd for this machine");
+                    }
+                    else
+                    {
+                        Error(fileName, lineNumber, $"unknown directive '{Printable(words[0])}'");
+                    }
+
+                    continue;
+                }
+
+                var directive = new Directive(this, name, words[1..], fileName, lineNumber, baseDirectory);
+                try
+                {
+                    handler(Config, directive);
+                }
+                catch (DirectiveException e)
+                {
+                    directive.Error(e.Message);
+                }
+            }
+        }
+
+        /// <summary>Reads one file named by <c>include</c>, <c>confdir</c> or <c>sourcedir</c>; problems are reported at the naming line.</summary>
+        public void IncludeFile(string path, FileKind kind, string siteFile, int siteLine, string siteName)
+        {
+            string fullPath = Path.GetFullPath(path);
+            int loopStart = _fileStack.IndexOf(fullPath);
+            if (loopStart >= 0)
+            {
+                string chain = string.Join(" -> ", _fileStack.Skip(loopStart).Append(fullPath));
+                Error(siteFile, siteLine, $"{siteName}: '{PrintablePath(path)}' includes itself ({chain})");
+                return;
+            }
+
+            if (_fileStack.Count > MaxIncludeDepth)
+            {
+                Error(siteFile, siteLine, $"{siteName}: '{PrintablePath(path)}' would be nested more than {MaxIncludeDepth} levels deep: is there an include loop?");
+                return;
+            }
+
+            if (++_filesRead > MaxFiles)
+            {
+                if (_filesRead == MaxFiles + 1)
+                {
+                    Error(siteFile, siteLine, $"{siteName}: more than {MaxFiles} files to read: '{PrintablePath(path)}' and later files are skipped");
+                }
+
+                return;
+            }
+
+            string? text = ReadConfigurationFile(path, out string? problem);
+            if (text is null)
+            {
+                Error(siteFile, siteLine, $"{siteName}: cannot read '{PrintablePath(path)}': {problem}");
+                return;
+            }
+
+            ParseText(text, path, kind);
+        }
+
+        public void AddSourceDirectory(string directory, string siteFile, int siteLine)
+        {
+            if (!Config.SourceDirectories.Contains(directory, StringComparer.Ordinal))
+            {
+                Config.SourceDirectories.Add(directory);
+                _sourceDirectories.Add((directory, siteFile, siteLine));
+            }
+        }
+
+        /// <summary>
+        /// chrony reads the sourcedir files after the configuration, all directories together: for equal file
+        /// names the directory named first wins, even across separate sourcedir directives.
+        /// </summary>
+        public void ReadSourceDirectories()
+        {
+            var files = new SortedDictionary<string, (string Path, string SiteFile, int SiteLine)>(StringComparer.Ordinal);
+            foreach ((string directory, string siteFile, int siteLine) in _sourceDirectories)
+            {
+                foreach (string name in ListDirectory(directory, ".sources", siteFile, siteLine, "sourcedir"))
+                {
+                    files.TryAdd(name, (Path.Combine(directory, name), siteFile, siteLine));
+                }
+            }
+
+            foreach ((string path, string siteFile, int siteLine) in files.Values)
+            {
+                IncludeFile(path, FileKind.Sources, siteFile, siteLine, "sourcedir");
+            }
+        }
+
+        /// <summary>
+        /// The names of the regular files in <paramref name="directory"/> ending in <paramref name="suffix"/>, as
+        /// glob(3) lists <c>DIR/*SUFFIX</c>: hidden files excluded. A missing directory gives no names and no error.
+        /// </summary>
+        public List<string> ListDirectory(string directory, string suffix, string siteFile, int siteLine, string siteName)
+            => ListMatching(directory, name => name.Length > suffix.Length && name.EndsWith(suffix, StringComparison.Ordinal), siteFile, siteLine, siteName, missingIsError: false);
+
+        public List<string> ListMatching(string directory, Func<string, bool> match, string siteFile, int siteLine, string siteName, bool missingIsError)
+        {
+            var names = new List<string>();
+            try
+            {
+                if (!Directory.Exists(directory))
+                {
+                    if (File.Exists(directory))
+                    {
+                        Error(siteFile, siteLine, $"{siteName}: '{PrintablePath(directory)}' is not a directory");
+                    }
+                    else if (missingIsError)
+                    {
+                        Error(siteFile, siteLine, $"{siteName}: directory '{PrintablePath(directory)}' does not exist");
+                    }
+
+                    return names;
+                }
+
+                foreach (string path in Directory.EnumerateFiles(directory))
+                {
+                    string name = Path.GetFileName(path);
+                    if (!name.StartsWith('.') && match(name))
+                    {
+                        names.Add(name);
+                        if (names.Count > MaxFiles)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Error(siteFile, siteLine, $"{siteName}: cannot list '{PrintablePath(directory)}': {DescribeIoError(e)}");
+            }
+
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }
+    }
+
+    /// <summary>One line being parsed: the directive's arguments and where it came from.</summary>
+    private sealed class Directive(ConfigReader reader, string name, string[] arguments, string fileName, int line, string baseDirectory)
+    {
+        public ConfigReader Reader { get; } = reader;
+
+        public string Name { get; } = name;
+
         public string[] Arguments { get; } = arguments;
+
+        public string FileName { get; } = fileName;
+
+        public int Line { get; } = line;
+
+        public void Error(string message) => Reader.Error(FileName, Line, $"{Name}: {message}");
+
+        public void Warn(string message) => Reader.Warn(FileName, Line, $"{Name}: {message}");
 
         public void ExpectArguments(int min, int max)
         {
@@ -329,7 +794,7 @@ public static class ConfigParser
         {
             if (i + 1 >= Arguments.Length)
             {
-                throw new DirectiveException($"option '{Arguments[i]}' needs a value");
+                throw new DirectiveException($"option '{Printable(Arguments[i])}' needs a value");
             }
 
             return Arguments[++i];
@@ -339,7 +804,7 @@ public static class ConfigParser
         {
             if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
             {
-                throw new DirectiveException($"bad {what} '{text}': not an integer");
+                throw new DirectiveException($"bad {what} '{Printable(text)}': not an integer");
             }
 
             if (value < min || value > max)
@@ -354,11 +819,41 @@ public static class ConfigParser
         {
             if (!uint.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out uint value))
             {
-                throw new DirectiveException($"bad {what} '{text}': not an unsigned 32-bit integer");
+                throw new DirectiveException($"bad {what} '{Printable(text)}': not an unsigned 32-bit integer");
             }
 
             return value;
         }
+
+        public static double ParseDouble(string text, double min, double max, string what)
+        {
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            {
+                throw new DirectiveException($"bad {what} '{Printable(text)}': not a number");
+            }
+
+            if (value < min || value > max)
+            {
+                throw new DirectiveException(max == double.MaxValue
+                    ? $"{what} {Format(value)} out of range: at least {Format(min)}"
+                    : $"{what} {Format(value)} out of range {Format(min)}-{Format(max)}");
+            }
+
+            return value;
+        }
+
+        public static double ParsePositiveDouble(string text, string what)
+        {
+            double value = ParseDouble(text, double.MinValue, double.MaxValue, what);
+            if (value <= 0)
+            {
+                throw new DirectiveException($"{what} {Format(value)} out of range: must be larger than 0");
+            }
+
+            return value;
+        }
+
+        private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
         public string ResolvePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(baseDirectory, path));
     }

@@ -142,6 +142,12 @@ public sealed class TempusConfiguration
     /// <summary><c>user</c>: the account the daemon runs as (for the audit's key-file permission check).</summary>
     public string? User { get; set; }
 
+    /// <summary>
+    /// Problems that do not stop the daemon: chrony directives and options Tempus accepts but does not implement,
+    /// values it adjusts as chrony would. Same shape as the errors, so <c>tempusd --check-config</c> prints both alike.
+    /// </summary>
+    public List<ConfigError> Warnings { get; } = new();
+
     /// <summary>True when this configuration runs an NTS-KE server.</summary>
     public bool IsNtsServer => NtsServerCertificates.Count > 0;
 }
