@@ -8,6 +8,8 @@ internal static partial class Interop
         internal const int SOL_SOCKET = 1;
         internal const int SO_TIMESTAMPNS = 35;
         internal const int SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
+        internal const int SO_REUSEPORT = 15;
+        internal const int SO_RCVTIMEO = 20;
         internal const int MSG_DONTWAIT = 0x40;
         internal const int MSG_TRUNC = 0x20;
         internal const int MSG_CTRUNC = 0x08;
