@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Tempus.Nts;
+using Tempus.Protocol;
+
+namespace Tempus.LoadGen;
+
+/// <summary>What the NTS-KE measurement found.</summary>
+/// <param name="Handshakes">Completed key exchanges (TLS 1.3 handshake, request, response with cookies, close).</param>
+/// <param name="Failures">Exchanges that failed.</param>
+/// <param name="Seconds">Wall time of the measurement.</param>
+/// <param name="ServerCpuSeconds">Server CPU (process tree) over the measurement.</param>
+/// <param name="GeneratorCpuSeconds">This process's CPU over the measurement (the TLS client side).</param>
+/// <param name="FirstFailure">The first failure's message, if any.</param>
+internal readonly record struct NtsKeResult(long Handshakes, long Failures, double Seconds, double ServerCpuSeconds, double GeneratorCpuSeconds, string? FirstFailure)
+{
+    public double Rate => Handshakes / Seconds;
+}
+
+/// <summary>Parallel NtsKeClient exchanges against one server for a bounded time and count.</summary>
+internal static class NtsKeLoad
+{
+    private const long MaxHandshakes = 100_000;
+
+    public static NtsKeClientOptions ClientOptions(BenchSetup setup) => new()
+    {
+        AeadAlgorithms = [NtsAeadAlgorithm.AesSivCmac256],
+        TrustedCertificateFiles = [setup.Pki.CaCertificateFile],
+        UseSystemCertificates = false,
+        CertificateName = "127.0.0.1",
+    };
+
+    /// <summary>One exchange, for the NTS load's keys and cookies.</summary>
+    public static async Task<NtsSession> ExchangeAsync(BenchSetup setup, ServerUnderTest server, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await new NtsKeClient().ExchangeAsync("127.0.0.1", server.NtsPort, ClientOptions(setup), cancellationToken).ConfigureAwait(false);
+        }
+        catch (NtsKeException e)
+        {
+            throw new BenchmarkException($"NTS-KE with {server.Name} on 127.0.0.1:{server.NtsPort} failed: {e.Message}\n{server.Log}");
+        }
+    }
+
+    public static async Task<NtsKeResult> RunAsync(BenchSetup setup, ServerUnderTest server, CancellationToken cancellationToken)
+    {
+        var client = new NtsKeClient();
+        NtsKeClientOptions options = ClientOptions(setup);
+        // Warm up both sides (JIT, TLS context) before measuring.
+        for (int i = 0; i < 3; i++)
+        {
+            await ExchangeAsync(setup, server, cancellationToken).ConfigureAwait(false);
+        }
+
+        long handshakes = 0;
+        long failures = 0;
+        string? firstFailure = null;
+        double server0 = ProcStats.SampleTree(server.Pid).CpuSeconds;
+        double self0 = ProcStats.SelfCpuSeconds();
+        var stopwatch = Stopwatch.StartNew();
+        TimeSpan duration = TimeSpan.FromSeconds(setup.Options.KeSeconds);
+
+        async Task WorkerAsync()
+        {
+            while (stopwatch.Elapsed < duration && Interlocked.Read(ref handshakes) < MaxHandshakes && !cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    NtsSession session = await client.ExchangeAsync("127.0.0.1", server.NtsPort, options, cancellationToken).ConfigureAwait(false);
+                    if (session.Cookies.Count > 0)
+                    {
+                        Interlocked.Increment(ref handshakes);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref failures);
+                        Interlocked.CompareExchange(ref firstFailure, "a response with no cookie", null);
+                    }
+                }
+                catch (NtsKeException e)
+                {
+                    Interlocked.Increment(ref failures);
+                    Interlocked.CompareExchange(ref firstFailure, e.Message, null);
+                }
+            }
+        }
+
+        Task[] workers = new Task[setup.Options.KeConcurrency];
+        for (int i = 0; i < workers.Length; i++)
+        {
+            workers[i] = Task.Run(WorkerAsync, cancellationToken);
+        }
+
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        double seconds = stopwatch.Elapsed.TotalSeconds;
+        return new NtsKeResult(
+            handshakes, failures, seconds,
+            ProcStats.SampleTree(server.Pid).CpuSeconds - server0,
+            ProcStats.SelfCpuSeconds() - self0,
+            firstFailure);
+    }
+}

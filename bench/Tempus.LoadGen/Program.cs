@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Tempus.LoadGen;
+
+// tempus-loadgen: the side-by-side server benchmark (issue 5). scripts/bench-server.sh builds and runs it.
+LoadGenOptions options;
+try
+{
+    options = LoadGenOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"tempus-loadgen: {e.Message}");
+    Console.Error.WriteLine(LoadGenOptions.Usage);
+    return 2;
+}
+
+if (options.ShowHelp)
+{
+    Console.WriteLine(LoadGenOptions.Usage);
+    return 0;
+}
+
+if (options.Only != "tempus" && !File.Exists(options.ChronydPath))
+{
+    Console.Error.WriteLine($"tempus-loadgen: chronyd not found at {options.ChronydPath}: run scripts/install-test-deps.sh (installs chrony 4.3 from Debian, no service started)");
+    return 3;
+}
+
+if (options.Only != "chrony" && !File.Exists(options.TempusdPath))
+{
+    Console.Error.WriteLine($"tempus-loadgen: tempusd not found at {options.TempusdPath}: build it with scripts/bench-server.sh or `dotnet build src/Tempus.Daemon -c Release`");
+    return 3;
+}
+
+using var cancellation = new CancellationTokenSource();
+void Cancel(PosixSignalContext context)
+{
+    context.Cancel = true;
+    Console.Error.WriteLine($"tempus-loadgen: {context.Signal}: stopping the servers");
+    cancellation.Cancel();
+}
+
+using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+
+if (options.Pin)
+{
+    // Threads inherit the affinity of the thread that creates them: set it before the sender and receiver exist.
+    long mask = ((1L << Environment.ProcessorCount) - 1) & ~(1L << options.PinServerCpu!.Value);
+    Process.GetCurrentProcess().ProcessorAffinity = (nint)(mask == 0 ? 1 : mask);
+}
+
+var total = Stopwatch.StartNew();
+try
+{
+    using BenchSetup setup = BenchSetup.Create(options);
+    Console.WriteLine("Tempus server benchmark: tempusd vs chronyd, one at a time, on 127.0.0.1");
+    Console.WriteLine($"machine: {Environment.ProcessorCount} CPUs ({CpuModel()}), load average at start {ProcStats.LoadAverage()}; " +
+        "the load generator runs on the same CPUs as the server, so every figure is for server + generator sharing them");
+    Console.WriteLine(options.Pin
+        ? $"pinning: each server on CPU {options.PinServerCpu} (taskset), the generator on the others"
+        : "pinning: none, for either server (the kernel schedules server, generator and other work on any CPU)");
+    Console.WriteLine($"same settings for both: bindaddress/allow 127.0.0.1, local stratum {BenchSetup.LocalStratum}, key {BenchSetup.KeyId} AES128 ({setup.KeyFile}), " +
+        "NTS-KE certificate from a private CA, no ratelimit/ntsratelimit, " +
+        (setup.ClientLogLimitShared ? $"clientloglimit {options.ClientLogLimit}" : "no clientloglimit line (tempusd does not know it; chrony keeps its default 524288)"));
+    Console.WriteLine($"method: open-loop sender, {options.Sockets} sockets (source ports), sendmmsg batches of up to 64 paced by clock_nanosleep; " +
+        $"recvmmsg receiver; steps of {options.StepSeconds} s doubling from {options.StartRate}/s then {options.RefineSteps} bisections; pass = loss < 1% " +
+        "(a response counts if it is mode 4, not a kiss-o'-death, long enough for its authentication, and echoes one of our transmit timestamps; " +
+        "three exchanges per kind are first checked fully, MAC and NTS authenticator included)");
+
+    ServerResult? tempus = null;
+    ServerResult? chrony = null;
+    RequestPool plain = RequestPool.Plain(LoadGenOptions.PoolSize);
+    RequestPool symmetric = RequestPool.Symmetric(LoadGenOptions.PoolSize, setup.Key);
+    if (options.Only != "chrony")
+    {
+        tempus = await ServerBenchmark.RunAsync("tempus", setup, plain, symmetric, cancellation.Token);
+    }
+
+    if (options.Only != "tempus")
+    {
+        chrony = await ServerBenchmark.RunAsync("chrony", setup, plain, symmetric, cancellation.Token);
+    }
+
+    Report.Print(tempus, chrony);
+    Console.WriteLine($"whole run: {total.Elapsed.TotalSeconds:F0} s; load average at end {ProcStats.LoadAverage()}");
+    Console.WriteLine(tempus is not null && chrony is not null
+        ? Report.RatioLine(tempus, chrony)
+        : "ratios tempus/chrony: not computed (--only measured one server)");
+    return 0;
+}
+catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+{
+    Console.Error.WriteLine("tempus-loadgen: interrupted; the servers it started are stopped");
+    return 130;
+}
+catch (BenchmarkException e)
+{
+    Console.Error.WriteLine($"tempus-loadgen: {e.Message}");
+    return 1;
+}
+
+static string CpuModel()
+{
+    foreach (string line in File.ReadLines("/proc/cpuinfo"))
+    {
+        if (line.StartsWith("model name", StringComparison.Ordinal))
+        {
+            return line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+        }
+    }
+
+    return "unknown model";
+}

@@ -1,0 +1,93 @@
+using System.Globalization;
+
+namespace Tempus.LoadGen;
+
+/// <summary>The final table: each figure for tempus and chrony and their ratio, then the one-line summary.</summary>
+internal static class Report
+{
+    public static string KindName(LoadKind kind) => kind switch
+    {
+        LoadKind.Plain => "plain",
+        LoadKind.Symmetric => "symmetric",
+        _ => "nts",
+    };
+
+    public static void Print(ServerResult? tempus, ServerResult? chrony)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"figure",-42} {"tempus",14} {"chrony",14} {"tempus/chrony",14}  better");
+        foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
+        {
+            Row($"{KindName(kind)} max rate, <1% loss (req/s)", tempus, chrony, r => r.Kinds[kind].MaxRate, "F0", "higher");
+        }
+
+        Row("nts-ke handshakes/s", tempus, chrony, r => r.NtsKe.Rate, "F0", "higher");
+        foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
+        {
+            Row($"server cpu per {KindName(kind)} request (µs)", tempus, chrony, r => r.Kinds[kind].CpuPerRequest * 1e6, "F2", "lower");
+        }
+
+        Row("server cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.ServerCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "lower");
+        Row("rss at start (MiB, VmRSS)", tempus, chrony, r => r.AtStart.RssKiB / 1024.0, "F1", "lower");
+        Row("rss after the udp load (MiB, VmRSS)", tempus, chrony, r => r.AfterUdpLoad.RssKiB / 1024.0, "F1", "lower");
+        Row("peak rss (MiB, VmHWM)", tempus, chrony, r => r.AtEnd.HwmKiB / 1024.0, "F1", "lower");
+        foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
+        {
+            Row($"server cores busy at {KindName(kind)} max rate", tempus, chrony, r => r.Kinds[kind].ServerCoresAtMax, "F2", "info");
+        }
+
+        foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
+        {
+            Row($"generator ceiling, {KindName(kind)} (req/s)", tempus, chrony, r => r.Kinds[kind].GeneratorCeiling, "F0", "info");
+        }
+
+        Row("generator cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.GeneratorCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "info");
+        Row("other processes' cpu during udp load (cores)", tempus, chrony, r =>
+        {
+            double wall = r.Kinds.Values.Sum(k => k.WallSeconds);
+            return wall == 0 ? 0 : r.Kinds.Values.Sum(k => k.OtherCpuSeconds) / wall;
+        }, "F2", "info");
+
+        Console.WriteLine();
+        foreach (ServerResult? server in (ServerResult?[])[tempus, chrony])
+        {
+            if (server is null)
+            {
+                continue;
+            }
+
+            double wall = server.Kinds.Values.Sum(k => k.WallSeconds);
+            double others = wall == 0 ? 0 : server.Kinds.Values.Sum(k => k.OtherCpuSeconds) / wall;
+            if (others > 0.25)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"warning: other processes kept {others:F2} of the {Environment.ProcessorCount} CPUs busy while {server.Name} was measured: its figures are lower and noisier than on an idle machine"));
+            }
+
+            foreach (KindResult kind in server.Kinds.Values)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{server.Name} {KindName(kind.Kind)}: max {kind.MaxRate:F0}/s{(kind.GeneratorBound ? " (a lower bound: the generator could not go faster)" : "")}; above it limited by {kind.LimitedBy}"));
+            }
+        }
+    }
+
+    /// <summary>The summary line: max-rate ratios and the handshake-rate ratio, tempus over chrony.</summary>
+    public static string RatioLine(ServerResult tempus, ServerResult chrony) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"ratios tempus/chrony: plain={Ratio(tempus.Kinds[LoadKind.Plain].MaxRate, chrony.Kinds[LoadKind.Plain].MaxRate)} " +
+            $"symmetric={Ratio(tempus.Kinds[LoadKind.Symmetric].MaxRate, chrony.Kinds[LoadKind.Symmetric].MaxRate)} " +
+            $"nts={Ratio(tempus.Kinds[LoadKind.Nts].MaxRate, chrony.Kinds[LoadKind.Nts].MaxRate)} " +
+            $"ntske={Ratio(tempus.NtsKe.Rate, chrony.NtsKe.Rate)}");
+
+    private static string Ratio(double tempus, double chrony) =>
+        chrony > 0 ? (tempus / chrony).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+
+    private static void Row(string figure, ServerResult? tempus, ServerResult? chrony, Func<ServerResult, double> value, string format, string better)
+    {
+        string t = tempus is null ? "-" : value(tempus).ToString(format, CultureInfo.InvariantCulture);
+        string c = chrony is null ? "-" : value(chrony).ToString(format, CultureInfo.InvariantCulture);
+        string ratio = tempus is null || chrony is null ? "-" : Ratio(value(tempus), value(chrony));
+        Console.WriteLine($"{figure,-42} {t,14} {c,14} {ratio,14}  {better}");
+    }
+}

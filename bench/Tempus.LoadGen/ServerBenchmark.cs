@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Tempus.Nts;
+
+namespace Tempus.LoadGen;
+
+/// <summary>Every figure measured for one server.</summary>
+internal sealed class ServerResult
+{
+    public required string Name { get; init; }
+
+    public string Version { get; set; } = "";
+
+    public Dictionary<LoadKind, KindResult> Kinds { get; } = [];
+
+    public NtsKeResult NtsKe { get; set; }
+
+    public ProcessSample AtStart { get; set; }
+
+    public ProcessSample AfterUdpLoad { get; set; }
+
+    public ProcessSample AtEnd { get; set; }
+}
+
+/// <summary>Runs every measurement against one server, start to stop.</summary>
+internal static class ServerBenchmark
+{
+    private static readonly LoadKind[] s_kinds = [LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts];
+
+    public static async Task<ServerResult> RunAsync(string name, BenchSetup setup, RequestPool plain, RequestPool symmetric, CancellationToken cancellationToken)
+    {
+        LoadGenOptions options = setup.Options;
+        Console.WriteLine($"== {name}: starting");
+        using ServerUnderTest server = await ServerUnderTest.StartAsync(name, setup, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"   {server.CommandLine} (pid {server.Pid}), NTP 127.0.0.1:{server.Port}, NTS-KE 127.0.0.1:{server.NtsPort}");
+        var result = new ServerResult { Name = name, AtStart = ProcStats.SampleTree(server.Pid) };
+
+        NtsSession session = await NtsKeLoad.ExchangeAsync(setup, server, cancellationToken).ConfigureAwait(false);
+        if (session.Algorithm != Tempus.Protocol.NtsAeadAlgorithm.AesSivCmac256)
+        {
+            throw new BenchmarkException($"{name} negotiated AEAD {(int)session.Algorithm}, not 15");
+        }
+
+        RequestPool nts = RequestPool.Nts(LoadGenOptions.PoolSize, session);
+        foreach (LoadKind kind in s_kinds)
+        {
+            RequestPool pool = kind switch { LoadKind.Plain => plain, LoadKind.Symmetric => symmetric, _ => nts };
+            await VerifyAsync(pool, server, cancellationToken).ConfigureAwait(false);
+            var kindResult = new KindResult { Kind = kind, RequestLength = pool.RequestLength };
+            kindResult.GeneratorCeiling = MeasureCeiling(pool, options, cancellationToken);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"   {Report.KindName(kind)}: {pool.RequestLength}-byte requests, {pool.Count} distinct; generator ceiling {kindResult.GeneratorCeiling:F0}/s into a socket that reads nothing"));
+            using var load = new UdpLoad(pool, server.Endpoint, options.Sockets);
+            // Warm-up, not counted: JIT tiering in both processes, socket buffers, caches.
+            load.RunStep(options.StartRate / 2, TimeSpan.FromSeconds(options.Quick ? 0.5 : 1), TimeSpan.FromMilliseconds(100), server.Pid, cancellationToken);
+            result.Kinds[kind] = RateSearch.Run(load, server, options, kindResult, cancellationToken);
+        }
+
+        result.AfterUdpLoad = ProcStats.SampleTree(server.Pid);
+        Console.WriteLine($"   NTS-KE: {options.KeConcurrency} parallel exchanges for {options.KeSeconds} s");
+        result.NtsKe = await NtsKeLoad.RunAsync(setup, server, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {name,-6} nts-ke    {result.NtsKe.Handshakes} handshakes in {result.NtsKe.Seconds:F1} s = {result.NtsKe.Rate:F0}/s, " +
+            $"{result.NtsKe.Failures} failed{(result.NtsKe.FirstFailure is string f ? $" (first: {f})" : "")}; " +
+            $"server cpu {100 * result.NtsKe.ServerCpuSeconds / result.NtsKe.Seconds:F0}%, generator cpu {100 * result.NtsKe.GeneratorCpuSeconds / result.NtsKe.Seconds:F0}%"));
+        result.AtEnd = ProcStats.SampleTree(server.Pid);
+        Console.WriteLine($"== {name}: stopping");
+        return result;
+    }
+
+    // The generator alone: the same pool and socket count, aimed at a bound socket that never reads, at --max-rate.
+    private static double MeasureCeiling(RequestPool pool, LoadGenOptions options, CancellationToken cancellationToken)
+    {
+        using var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        sink.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var load = new UdpLoad(pool, (IPEndPoint)sink.LocalEndPoint!, options.Sockets);
+        StepResult step = load.RunStep(options.MaxRate, TimeSpan.FromSeconds(options.Quick ? 0.3 : 0.6), TimeSpan.Zero, 0, cancellationToken);
+        return step.SendRate;
+    }
+
+    // One full exchange per sample request, over an ordinary socket, checked completely (MAC, NTS authenticator):
+    // the load's cheap check counts responses that this proved to be authentic.
+    private static async Task VerifyAsync(RequestPool pool, ServerUnderTest server, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        byte[] buffer = new byte[2048];
+        for (int index = 0; index < 3; index++)
+        {
+            string? problem = "no response within 2 s (3 tries)";
+            for (int attempt = 0; attempt < 3 && problem is not null; attempt++)
+            {
+                await socket.SendToAsync(pool.Datagram(index).ToArray(), server.Endpoint, cancellationToken).ConfigureAwait(false);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(2.0 / 3));
+                try
+                {
+                    SocketReceiveFromResult received = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), timeout.Token).ConfigureAwait(false);
+                    problem = pool.VerifyExchange(index, buffer.AsSpan(0, received.ReceivedBytes));
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                }
+            }
+
+            if (problem is not null)
+            {
+                throw new BenchmarkException($"{server.Name} does not answer {Report.KindName(pool.Kind)} requests correctly: {problem}\n{server.Log}");
+            }
+        }
+    }
+}
