@@ -125,7 +125,7 @@ public static partial class ConfigParser
 
     private static void ParseLog(TempusConfiguration config, Directive d)
     {
-        d.ExpectArguments(1, s_logKinds.Length);
+        d.ExpectArguments(1, int.MaxValue);
         foreach (string argument in d.Arguments)
         {
             string kind = argument.ToLowerInvariant();

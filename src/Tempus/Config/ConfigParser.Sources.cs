@@ -246,6 +246,24 @@ public static partial class ConfigParser
         return null;
     }
 
+    /// <summary>
+    /// The same server or pool given twice (chrony would use the address once and leave the other idle): a warning
+    /// at the second line, naming the first.
+    /// </summary>
+    private static void CheckDuplicateSources(ConfigReader reader, IEnumerable<SourceDefinition> sources)
+    {
+        var seen = new Dictionary<(SourceKind, string, int), SourceDefinition>();
+        foreach (SourceDefinition source in sources)
+        {
+            if (!seen.TryAdd((source.Kind, source.Host.ToLowerInvariant(), source.Port), source))
+            {
+                SourceDefinition first = seen[(source.Kind, source.Host.ToLowerInvariant(), source.Port)];
+                string directive = source.Kind == SourceKind.Pool ? "pool" : "server";
+                reader.Warn(source.FileName, source.Line, $"{directive} {Printable(source.Host, MaxHostNameLength)} is already configured at {first.FileName}:{first.Line}; only one of them will be used");
+            }
+        }
+    }
+
     /// <summary>Checks the sources against the rest of the configuration: keys, certificate sets.</summary>
     private static void CheckSources(ConfigReader reader, TempusConfiguration config, IEnumerable<SourceDefinition> sources)
     {
@@ -276,9 +294,8 @@ public static partial class ConfigParser
         int possible = config.Sources
             .Where(s => (s.SelectOptions & SourceSelectOptions.NoSelect) == 0)
             .Sum(s => s.Kind == SourceKind.Pool ? s.MaxSources : 1);
-        if (config.Selection.MinSources > 1 && config.Selection.MinSources > possible)
+        if (reader.MinSourcesSite is (string file, int line) && config.Selection.MinSources > possible)
         {
-            (string file, int line) = reader.MinSourcesSite ?? (config.FileName ?? "", 0);
             reader.Warn(file, line, $"minsources {config.Selection.MinSources} is more than the {possible} selectable source{(possible == 1 ? "" : "s")} configured: the clock will never be updated");
         }
     }

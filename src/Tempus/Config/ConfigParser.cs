@@ -278,6 +278,7 @@ public static partial class ConfigParser
         }
 
         CheckSources(reader, config, config.Sources);
+        CheckDuplicateSources(reader, config.Sources);
         CheckMinSources(reader, config);
         errors = reader.Errors;
         return config;
@@ -347,7 +348,25 @@ public static partial class ConfigParser
                 return null;
             }
 
-            return File.ReadAllText(path);
+            // Read at most the limit even when the size is unknown (/dev/zero, /proc files, a growing file).
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            using var content = new MemoryStream();
+            byte[] chunk = new byte[64 * 1024];
+            int read;
+            while ((read = stream.Read(chunk)) > 0)
+            {
+                if (content.Length + read > MaxFileSize)
+                {
+                    problem = $"file is larger than the {MaxFileSize}-byte limit";
+                    return null;
+                }
+
+                content.Write(chunk, 0, read);
+            }
+
+            // Invalid UTF-8 becomes U+FFFD and then an error naming the line, not an exception.
+            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false)
+                .GetString(content.GetBuffer(), 0, (int)content.Length).TrimStart('\uFEFF');
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

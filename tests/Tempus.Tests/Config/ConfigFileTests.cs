@@ -333,6 +333,23 @@ public sealed class ConfigFileTests : IDisposable
     }
 
     [Fact]
+    public void AnEndlessDeviceIsReadOnlyUpToTheSizeLimit()
+    {
+        Check("include /dev/zero\n", out string[] errors);
+        Assert.Equal([$"$ROOT/tempus.conf:1: include: cannot read '/dev/zero': file is larger than the {ConfigParser.MaxFileSize}-byte limit"], errors);
+    }
+
+    [Fact]
+    public void AByteOrderMarkAtTheStartOfAFileIsSkipped()
+    {
+        string path = Path.Combine(_root, "bom.conf");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. "rtcsync\n"u8]);
+        TempusConfiguration config = ConfigParser.Check(path, out IReadOnlyList<ConfigError> errors);
+        Assert.Empty(errors);
+        Assert.True(config.Discipline.RtcSync);
+    }
+
+    [Fact]
     public void ADirectoryGivenAsTheConfigurationIsOneError()
     {
         ConfigParser.Check(_root, out IReadOnlyList<ConfigError> errors);

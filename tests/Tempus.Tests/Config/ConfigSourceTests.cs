@@ -250,6 +250,21 @@ public sealed class ConfigSourceTests
         Assert.Single(ParseOk("minsources 3\npool pool.example.net maxsources 2\n").Warnings);
     }
 
+    [Fact]
+    public void AnExplicitMinsourcesWithNoSourcesIsAWarningButTheDefaultIsNot()
+    {
+        Assert.Empty(ParseOk("allow 10.0.0.0/8\n").Warnings);
+        Assert.Equal($"{File}:1: minsources 1 is more than the 0 selectable sources configured: the clock will never be updated", Assert.Single(ParseOk("minsources 1\n").Warnings).ToString());
+    }
+
+    [Fact]
+    public void TheSameServerTwiceIsAWarningNamingTheFirst()
+    {
+        TempusConfiguration config = ParseOk("server ntp.example.net\nserver NTP.example.net iburst\nserver ntp.example.net port 1123\npool ntp.example.net\n");
+        Assert.Equal(4, config.Sources.Count);
+        Assert.Equal($"{File}:2: server NTP.example.net is already configured at {File}:1; only one of them will be used", Assert.Single(config.Warnings).ToString());
+    }
+
     private static IReadOnlyList<ConfigError> GetErrors(string text)
     {
         Parse(text, out IReadOnlyList<ConfigError> errors);
