@@ -91,7 +91,8 @@ public sealed partial class NtpSource : IMeasuredSource
     private bool _lastAuthenticated;
     private bool _lastKernelTimestamp;
     private double _lastResponseTime;
-    private string _ntpTests = "";
+    private int _ntpTests = -1;
+    private uint _lastSampleReferenceId;
     private string _stopReason = "";
     private string _lastAuthenticationError = "";
     private SourceSelection? _selection;
@@ -406,8 +407,11 @@ public sealed partial class NtpSource : IMeasuredSource
         LastSample = sample;
         _lastAdjustedOffset = sample.Offset;
         _lastRxLocalNs = sample.LocalTimeNs;
+        _lastSampleReferenceId = header.ReferenceId;
         SamplesAccepted++;
-        if (++_goodStreak >= PollIncreaseSamples && !InBurst)
+
+        // Burst samples come 2 s apart whatever the poll: they say nothing about how long the poll may be.
+        if (!InBurst && ++_goodStreak >= PollIncreaseSamples)
         {
             Poll = Math.Min(Poll + 1, MaxPollNow);
             _goodStreak = 0;
@@ -474,7 +478,8 @@ public sealed partial class NtpSource : IMeasuredSource
         _lastHeader = default;
         _lastAdjustedOffset = 0;
         _lastRxLocalNs = 0;
-        _ntpTests = "";
+        _ntpTests = -1;
+        _lastSampleReferenceId = 0;
         _lastAuthenticationError = "";
         _selection = null;
         NextPollNs = _clock.UnixNanoseconds;
@@ -523,7 +528,7 @@ public sealed partial class NtpSource : IMeasuredSource
             RootDispersion: Math.Min(rootDispersion, MaxDispersion),
             ReferenceId: _referenceId,
             Jitter: Statistics.HasRegression ? Statistics.StandardDeviationSeconds : jitter,
-            UpstreamReferenceId: last.Stratum > 1 ? _lastHeader.ReferenceId : 0);
+            UpstreamReferenceId: _lastSampleReferenceId);
     }
 
     /// <inheritdoc/>
@@ -607,7 +612,7 @@ public sealed partial class NtpSource : IMeasuredSource
             PeerDelay = sample.Delay,
             PeerDispersion = sample.Dispersion,
             ResponseTime = _haveHeader ? _lastResponseTime : 0,
-            NtpTests = _ntpTests,
+            NtpTests = FormatTests(_ntpTests),
             LastResponseAuthenticated = _haveHeader && _lastAuthenticated,
             KernelRxTimestamp = _haveHeader && _lastKernelTimestamp,
             TotalTx = TotalTx,
@@ -736,26 +741,27 @@ public sealed partial class NtpSource : IMeasuredSource
         }
     }
 
-    private void SetTests(bool t1, bool t2, bool t3, bool t5, bool t6, bool t7, bool tA)
+    // Packed per response (no allocation on the packet path); formatted only for the views.
+    private void SetTests(bool t1, bool t2, bool t3, bool t5, bool t6, bool t7, bool tA) =>
+        _ntpTests = (t1 ? 1 : 0) | (t2 ? 2 : 0) | (t3 ? 4 : 0) | (t5 ? 8 : 0) | (t6 ? 16 : 0) | (t7 ? 32 : 0) | (tA ? 64 : 0);
+
+    // chronyc ntpdata's "NTP tests" column: tests 1-3, 5-7, then A-D. B (maxdelayratio), C (maxdelaydevratio) and D
+    // (synchronization loop, which selection checks) have nothing to fail here and read 1, as in chrony.
+    private static string FormatTests(int bits) => bits < 0 ? "" : string.Create(12, bits, static (s, b) =>
     {
-        // chronyc ntpdata's "NTP tests" column: tests 1-3, 5-7, then A-D. B (maxdelayratio), C (maxdelaydevratio) and
-        // D (synchronization loop, which selection checks) have nothing to fail here and read 1, as in chrony.
-        _ntpTests = string.Create(12, (t1, t2, t3, t5, t6, t7, tA), static (s, t) =>
-        {
-            s[0] = t.t1 ? '1' : '0';
-            s[1] = t.t2 ? '1' : '0';
-            s[2] = t.t3 ? '1' : '0';
-            s[3] = ' ';
-            s[4] = t.t5 ? '1' : '0';
-            s[5] = t.t6 ? '1' : '0';
-            s[6] = t.t7 ? '1' : '0';
-            s[7] = ' ';
-            s[8] = t.tA ? '1' : '0';
-            s[9] = '1';
-            s[10] = '1';
-            s[11] = '1';
-        });
-    }
+        s[0] = (b & 1) != 0 ? '1' : '0';
+        s[1] = (b & 2) != 0 ? '1' : '0';
+        s[2] = (b & 4) != 0 ? '1' : '0';
+        s[3] = ' ';
+        s[4] = (b & 8) != 0 ? '1' : '0';
+        s[5] = (b & 16) != 0 ? '1' : '0';
+        s[6] = (b & 32) != 0 ? '1' : '0';
+        s[7] = ' ';
+        s[8] = (b & 64) != 0 ? '1' : '0';
+        s[9] = '1';
+        s[10] = '1';
+        s[11] = '1';
+    });
 
     private NtpTimestamp RandomTimestamp()
     {
