@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Tempus.Auth;
 using Tempus.Clock;
 using Tempus.Config;
+using Tempus.Control;
 using Tempus.Crypto;
 using Tempus.Nts;
 using Tempus.Protocol;
@@ -50,6 +51,12 @@ public enum ServerOutcome
 
     /// <summary>Dropped: the cookie opened but the authenticator did not verify under its C2S key.</summary>
     DroppedNtsBadAuthenticator,
+
+    /// <summary>Dropped by <c>ratelimit</c>: the client sends faster than its token bucket allows.</summary>
+    DroppedRateLimited,
+
+    /// <summary>Answered with a Kiss-o'-Death RATE (<c>ratelimit ... kod</c>), authenticated like the request.</summary>
+    RespondedRateKod,
 }
 
 /// <summary>
@@ -79,6 +86,7 @@ public sealed class NtpServerEngine
     private readonly bool _cryptoNak;
     private readonly Func<NtpTimestamp, ReferenceState> _reference;
     private readonly NtsServerKeyRing? _ntsKeys;
+    private readonly ClientLog? _clientLog;
 
     /// <summary>Creates an engine.</summary>
     /// <param name="clock">Where transmit timestamps are read from.</param>
@@ -87,8 +95,10 @@ public sealed class NtpServerEngine
     /// <param name="cryptoNak">Answer unknown-key and bad-MAC requests with a crypto-NAK instead of dropping them.</param>
     /// <param name="reference">The synchronization state to advertise, given the current time.</param>
     /// <param name="ntsKeys">The NTS master keys that open request cookies and seal new ones; null serves no NTS.</param>
-    public NtpServerEngine(ISystemClock clock, KeyRing? keys, AccessRules access, bool cryptoNak, Func<NtpTimestamp, ReferenceState> reference, NtsServerKeyRing? ntsKeys = null)
+    /// <param name="clientLog">The client table that counts clients and applies <c>ratelimit</c>; null under <c>noclientlog</c>.</param>
+    public NtpServerEngine(ISystemClock clock, KeyRing? keys, AccessRules access, bool cryptoNak, Func<NtpTimestamp, ReferenceState> reference, NtsServerKeyRing? ntsKeys = null, ClientLog? clientLog = null)
     {
+        _clientLog = clientLog;
         _clock = clock;
         _keys = keys;
         _access = access;
@@ -106,6 +116,28 @@ public sealed class NtpServerEngine
 
     /// <summary>Counters for monitoring.</summary>
     public ServerCounters Counters { get; } = new();
+
+    /// <summary>The client table, or null under <c>noclientlog</c>.</summary>
+    public ClientLog? ClientLog => _clientLog;
+
+    /// <summary>
+    /// What <c>tempusctl serverstats</c> shows, from the engine's counters, the client table and the NTS-KE server's
+    /// counters (null without an NTS-KE server). Command packets are the control server's to fill in.
+    /// </summary>
+    public ServerStatsReport GetServerStats(NtsKeServerCounters? ntsKe = null) => new()
+    {
+        NtpPacketsReceived = Counters.Received,
+        NtpPacketsDropped = Counters.Dropped,
+        ClientLogRecordsDropped = _clientLog?.RecordsDropped ?? 0,
+        NtsKeConnectionsAccepted = ntsKe?.ConnectionsAccepted ?? 0,
+        // Refused over maxntsconnections, and closed by ntsratelimit before being counted as accepted.
+        NtsKeConnectionsDropped = (ntsKe?.ConnectionsRejected ?? 0) + (_clientLog?.NtsKeDrops ?? 0),
+        AuthenticatedNtpPackets = Counters.Authenticated + Counters.NtsAuthenticated,
+        InterleavedNtpPackets = 0,
+        NtpResponsesSent = Counters.Responded,
+        RateLimitKods = Counters.RateKods,
+        NtsNaks = Counters.NtsNaksSent,
+    };
 
     /// <summary>
     /// Processes one request. <paramref name="clientAddress"/> is the 128-bit address (IPv4-mapped for IPv4)
@@ -139,6 +171,22 @@ public sealed class NtpServerEngine
             return 0;
         }
 
+        // chrony: clients are logged and rate limited after the access check and before authentication, so a flood
+        // of bad MACs or cookies costs no crypto once over the limit.
+        bool kod = false;
+        if (_clientLog is not null)
+        {
+            RateLimitDecision limit = _clientLog.LogNtpAccess(clientAddress, receiveTime);
+            if (limit == RateLimitDecision.Drop)
+            {
+                Counters.CountRateLimited();
+                outcome = ServerOutcome.DroppedRateLimited;
+                return 0;
+            }
+
+            kod = limit == RateLimitDecision.Kod;
+        }
+
         // RFC 8915 §5: NTS fields make an NTS request; a packet with a MAC is a symmetric-key one (the two are
         // never combined, and a MAC after an NTS authenticator could not be told from an extension field anyway).
         if (!layout.HasMac && layout.ExtensionFieldCount > 0)
@@ -148,18 +196,18 @@ public sealed class NtpServerEngine
             {
                 if (info.HasCookie || info.HasAuthenticator)
                 {
-                    return ProcessNts(request, header, info, receiveTime, response, out outcome);
+                    return ProcessNts(request, header, info, receiveTime, kod, response, out outcome);
                 }
 
                 // RFC 8915 §5.3: a Unique Identifier may come alone, without NTS, and is echoed all the same.
-                int plain = WriteResponse(header, receiveTime, response);
+                int plain = WriteResponse(header, receiveTime, kod, response);
                 if (NtsPacketWriter.TryWriteUniqueIdentifier(response[plain..], info.UniqueIdentifier, out int uidLength))
                 {
                     plain += uidLength;
                 }
 
                 Counters.CountResponded();
-                outcome = ServerOutcome.Responded;
+                outcome = kod ? CountKod() : ServerOutcome.Responded;
                 return plain;
             }
 
@@ -190,7 +238,7 @@ public sealed class NtpServerEngine
             }
         }
 
-        int length = WriteResponse(header, receiveTime, response);
+        int length = WriteResponse(header, receiveTime, kod, response);
         if (key is not null)
         {
             length += key.WriteMac(response[..length], response[length..]);
@@ -202,13 +250,18 @@ public sealed class NtpServerEngine
             outcome = ServerOutcome.Responded;
         }
 
+        if (kod)
+        {
+            outcome = CountKod();
+        }
+
         Counters.CountResponded();
         return length;
     }
 
     // RFC 8915 §5.7: open the cookie, authenticate with C2S, answer with the Unique Identifier echoed and fresh
     // cookies sealed under S2C. Every length comes from the reader, which checked it against the datagram.
-    private int ProcessNts(ReadOnlySpan<byte> request, in NtpPacketHeader header, scoped in NtsPacketInfo info, NtpTimestamp receiveTime, Span<byte> response, out ServerOutcome outcome)
+    private int ProcessNts(ReadOnlySpan<byte> request, in NtpPacketHeader header, scoped in NtsPacketInfo info, NtpTimestamp receiveTime, bool kod, Span<byte> response, out ServerOutcome outcome)
     {
         Counters.CountNtsRequest();
         if (!info.HasCookie || !info.HasAuthenticator)
@@ -232,6 +285,14 @@ public sealed class NtpServerEngine
             if (!ring.TryOpenCookie(info.Cookie, keys, out NtsAeadAlgorithm algorithm, out int keyLength))
             {
                 Counters.CountNtsBadCookie();
+                if (kod)
+                {
+                    // chrony: one response carries one kiss code; with both NTSN and RATE due, nothing is sent
+                    // (counted once, as the bad cookie it is).
+                    outcome = ServerOutcome.DroppedRateLimited;
+                    return 0;
+                }
+
                 return WriteNtsNak(header, info.UniqueIdentifier, receiveTime, request.Length, response, out outcome);
             }
 
@@ -267,7 +328,7 @@ public sealed class NtpServerEngine
                 }
             }
 
-            int length = WriteResponse(header, receiveTime, response);
+            int length = WriteResponse(header, receiveTime, kod, response);
             NtsPacketWriter.TryWriteUniqueIdentifier(response[length..], info.UniqueIdentifier, out int uidLength);
             length += uidLength;
 
@@ -309,7 +370,7 @@ public sealed class NtpServerEngine
 
             Counters.CountNtsAuthenticated();
             Counters.CountResponded();
-            outcome = ServerOutcome.RespondedNts;
+            outcome = kod ? CountKod() : ServerOutcome.RespondedNts;
             return length;
         }
         finally
@@ -361,7 +422,7 @@ public sealed class NtpServerEngine
 
         // RFC 5905 §7.5: a crypto-NAK is a response whose MAC is a single zero key id; the client matches it
         // to its request through the origin timestamp.
-        int length = WriteResponse(request, receiveTime, response);
+        int length = WriteResponse(request, receiveTime, kod: false, response);
         BinaryPrimitives.WriteUInt32BigEndian(response[length..], 0);
         Counters.CountCryptoNak();
         Counters.CountResponded();
@@ -369,9 +430,19 @@ public sealed class NtpServerEngine
         return length + 4;
     }
 
-    private int WriteResponse(in NtpPacketHeader request, NtpTimestamp receiveTime, Span<byte> response)
+    private ServerOutcome CountKod()
     {
-        ReferenceState reference = _reference(receiveTime);
+        Counters.CountRateKod();
+        return ServerOutcome.RespondedRateKod;
+    }
+
+    // RFC 5905 §7.4: a kiss-o'-death is stratum 0 with the code in the reference id; chrony also sets leap 3 and
+    // clears the reference time and root distance, and keeps the timestamps so the client matches it to its request.
+    private int WriteResponse(in NtpPacketHeader request, NtpTimestamp receiveTime, bool kod, Span<byte> response)
+    {
+        ReferenceState reference = kod
+            ? new ReferenceState(LeapIndicator.Unsynchronized, 0, KissCode.Rate, NtpTimestamp.Zero, default, default)
+            : _reference(receiveTime);
         var header = new NtpPacketHeader
         {
             Leap = reference.Leap,

@@ -22,6 +22,8 @@ public sealed class ServerCounters
     private long _ntsBadAuthenticators;
     private long _ntsMalformed;
     private long _ntsDisabled;
+    private long _rateLimited;
+    private long _rateKods;
 
     /// <summary>Datagrams received on the NTP port.</summary>
     public long Received => Volatile.Read(ref _received);
@@ -71,9 +73,15 @@ public sealed class ServerCounters
     /// <summary>NTS requests dropped because this server has no NTS keys.</summary>
     public long NtsDisabled => Volatile.Read(ref _ntsDisabled);
 
+    /// <summary>Requests dropped by <c>ratelimit</c>.</summary>
+    public long RateLimited => Volatile.Read(ref _rateLimited);
+
+    /// <summary>Kiss-o'-Death RATE responses sent (<c>ratelimit ... kod</c>).</summary>
+    public long RateKods => Volatile.Read(ref _rateKods);
+
     /// <summary>Every request dropped, whatever the reason.</summary>
     public long Dropped => Malformed + NotClientMode + Denied + ((UnknownKey + BadMac) - CryptoNaksSent)
-        + NtsMalformed + NtsDisabled + NtsBadAuthenticators + (NtsBadCookies - NtsNaksSent);
+        + NtsMalformed + NtsDisabled + NtsBadAuthenticators + (NtsBadCookies - NtsNaksSent) + RateLimited;
 
     internal void CountReceived() => Interlocked.Increment(ref _received);
 
@@ -106,4 +114,8 @@ public sealed class ServerCounters
     internal void CountNtsMalformed() => Interlocked.Increment(ref _ntsMalformed);
 
     internal void CountNtsDisabled() => Interlocked.Increment(ref _ntsDisabled);
+
+    internal void CountRateLimited() => Interlocked.Increment(ref _rateLimited);
+
+    internal void CountRateKod() => Interlocked.Increment(ref _rateKods);
 }

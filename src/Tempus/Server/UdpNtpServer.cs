@@ -3,57 +3,84 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Tempus.Clock;
+using Tempus.Native;
 using Tempus.Protocol;
 
 namespace Tempus.Server;
 
 /// <summary>
-/// Serves an <see cref="NtpServerEngine"/> on UDP sockets. One receive thread per socket with allocation-free
-/// <c>recvmsg</c>/<c>SendTo</c> over reused buffers and <see cref="SocketAddress"/>; the receive timestamp comes from
-/// the kernel (SO_TIMESTAMPNS) when serving the system clock. A bad datagram is dropped and counted; a socket
+/// Serves an <see cref="NtpServerEngine"/> on UDP. For each endpoint, one or more workers (<c>serverworkers</c>),
+/// each with its own socket bound to the same address and port with SO_REUSEPORT, so the kernel spreads clients over
+/// them, and its own dedicated thread. A worker receives up to <see cref="BatchSize"/> datagrams with one
+/// <c>recvmmsg</c>, each with its kernel receive timestamp (SO_TIMESTAMPNS) as T2 when serving the system clock,
+/// answers them through the engine into native buffers allocated once, and sends every answer with one
+/// <c>sendmmsg</c>: no allocation per request in steady state. A bad datagram is dropped and counted; a socket
 /// error on one datagram never stops the loop.
 /// </summary>
 public sealed partial class UdpNtpServer : IDisposable
 {
-    private const int ReceiveBufferSize = 2048;
+    /// <summary>Datagrams taken per <c>recvmmsg</c>.</summary>
+    public const int BatchSize = 64;
 
-    private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(250);
+    // Longer than any NTS request a client sends in practice (a few cookie placeholders); an NTS response may be as
+    // long as its request (RFC 8915 §5.5), so send buffers have the same size.
+    private const int BufferSize = 2048;
+
+    // How often a worker blocked in recvmmsg on an idle socket wakes up to see whether it must stop.
+    private static readonly TimeSpan s_receiveTimeout = TimeSpan.FromMilliseconds(200);
 
     private readonly NtpServerEngine _engine;
     private readonly ISystemClock _clock;
     private readonly ILogger _logger;
-    private readonly List<Socket> _sockets = new();
-    private readonly List<Thread> _threads = new();
-    private volatile bool _stopping;
+    private readonly List<Worker> _workers = new();
+    private readonly List<IPEndPoint> _endpoints = new();
+    private int _started;
 
-    /// <summary>Binds the server's sockets; throws <see cref="SocketException"/> with the endpoint in the message on failure.</summary>
+    /// <summary>Binds one socket per endpoint; throws <see cref="SocketException"/> with the endpoint in the message on failure.</summary>
     /// <param name="engine">The protocol engine.</param>
     /// <param name="clock">Clock used for receive timestamps.</param>
     /// <param name="endpoints">Local endpoints to bind; an IPv6 any-address endpoint also serves IPv4 (dual mode).</param>
     /// <param name="logger">Where to log.</param>
     public UdpNtpServer(NtpServerEngine engine, ISystemClock clock, IEnumerable<IPEndPoint> endpoints, ILogger logger)
+        : this(engine, clock, endpoints, logger, workers: 1)
     {
+    }
+
+    /// <summary>Binds <paramref name="workers"/> sockets per endpoint sharing its port (SO_REUSEPORT when more than one).</summary>
+    /// <param name="engine">The protocol engine, shared by every worker (it is thread-safe).</param>
+    /// <param name="clock">Clock used for receive timestamps; kernel timestamps are used when it is <see cref="RealtimeClock"/>.</param>
+    /// <param name="endpoints">Local endpoints to bind; an IPv6 any-address endpoint also serves IPv4 (dual mode).</param>
+    /// <param name="logger">Where to log; per-packet events only at Trace.</param>
+    /// <param name="workers">Workers per endpoint (<c>serverworkers</c>); 0 = one per processor.</param>
+    public UdpNtpServer(NtpServerEngine engine, ISystemClock clock, IEnumerable<IPEndPoint> endpoints, ILogger logger, int workers)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentOutOfRangeException.ThrowIfNegative(workers);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(workers, 1024);
         _engine = engine;
         _clock = clock;
         _logger = logger;
+        WorkersPerEndpoint = workers == 0 ? Environment.ProcessorCount : workers;
+        bool kernelTimestamps = clock is RealtimeClock;
         try
         {
             foreach (IPEndPoint endpoint in endpoints)
             {
-                var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-                _sockets.Add(socket);
-                if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
+                IPEndPoint bound = endpoint;
+                for (int i = 0; i < WorkersPerEndpoint; i++)
                 {
-                    socket.DualMode = true;
-                }
-
-                try
-                {
-                    socket.Bind(endpoint);
-                }
-                catch (SocketException e)
-                {
-                    throw new SocketException((int)e.SocketErrorCode, $"cannot bind NTP server to {endpoint}: {e.Message}");
+                    Socket socket = Bind(bound, shared: WorkersPerEndpoint > 1);
+                    var worker = new Worker(engine, clock, kernelTimestamps && Interop.Libc.EnableReceiveTimestamps(socket.SafeHandle) == 0, BatchSize, logger, socket);
+                    _workers.Add(worker);
+                    if (i == 0)
+                    {
+                        // With port 0 the kernel picked one: the other workers join that port.
+                        bound = (IPEndPoint)socket.LocalEndPoint!;
+                        _endpoints.Add(bound);
+                    }
                 }
             }
         }
@@ -64,67 +91,234 @@ public sealed partial class UdpNtpServer : IDisposable
         }
     }
 
-    /// <summary>The endpoints actually bound (with the real port when port 0 was asked for).</summary>
-    public IReadOnlyList<IPEndPoint> LocalEndpoints => _sockets.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray();
+    /// <summary>The endpoints actually bound (with the real port when port 0 was asked for), one per endpoint given.</summary>
+    public IReadOnlyList<IPEndPoint> LocalEndpoints => _endpoints.ToArray();
 
-    /// <summary>Starts one receive thread per socket.</summary>
+    /// <summary>Workers (sockets and threads) per endpoint.</summary>
+    public int WorkersPerEndpoint { get; }
+
+    /// <summary>Datagrams each worker has received, in order of creation (endpoint by endpoint); for monitoring and tests.</summary>
+    internal IReadOnlyList<long> WorkerReceived => _workers.Select(w => w.Received).ToArray();
+
+    /// <summary>Starts every worker's thread.</summary>
     public void Start()
     {
-        foreach (Socket socket in _sockets)
+        if (Interlocked.Exchange(ref _started, 1) != 0)
         {
-            var thread = new Thread(() => ReceiveLoop(socket))
-            {
-                IsBackground = true,
-                Name = $"ntp-server {socket.LocalEndPoint}",
-            };
-            _threads.Add(thread);
-            thread.Start();
-            LogListening(_logger, socket.LocalEndPoint!);
+            throw new InvalidOperationException("the NTP server is already started");
+        }
+
+        foreach (Worker worker in _workers)
+        {
+            worker.Start();
+        }
+
+        foreach (IPEndPoint endpoint in _endpoints)
+        {
+            LogListening(_logger, endpoint, WorkersPerEndpoint);
         }
     }
 
-    /// <summary>Stops the receive threads and closes the sockets.</summary>
+    /// <summary>Stops the workers, then closes the sockets and frees the buffers.</summary>
     public void Dispose()
     {
-        _stopping = true;
-        foreach (Socket socket in _sockets)
+        foreach (Worker worker in _workers)
         {
-            socket.Dispose();
+            worker.RequestStop();
         }
 
-        foreach (Thread thread in _threads)
+        foreach (Worker worker in _workers)
         {
-            thread.Join(TimeSpan.FromSeconds(2));
+            worker.Dispose();
         }
     }
 
-    private void ReceiveLoop(Socket socket)
+    private static Socket Bind(IPEndPoint endpoint, bool shared)
     {
-        byte[] request = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
-        // As long as a request can be: an NTS response may be as long as its request (RFC 8915 §5.5).
-        byte[] response = GC.AllocateArray<byte>(ReceiveBufferSize, pinned: true);
-        var address = new SocketAddress(socket.AddressFamily);
-
-        // RFC 5905 T2 from the kernel (SO_TIMESTAMPNS) when the engine runs on the system's CLOCK_REALTIME: it is
-        // taken when the datagram arrives, before any queueing or scheduling delay in this process.
-        bool kernelTimestamps = _clock is RealtimeClock && Interop.Libc.EnableReceiveTimestamps(socket.SafeHandle) == 0;
-        while (!_stopping)
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
         {
-            int received;
-            long kernelTime;
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            if (shared)
+            {
+                // Linux lets only sockets of the same effective user share a port this way.
+                socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, Interop.Libc.SO_REUSEPORT, BitConverter.GetBytes(1));
+            }
+
+            // struct timeval: recvmmsg on an idle socket returns EAGAIN after this long, so a worker sees Dispose.
+            byte[] timeout = new byte[16];
+            BinaryPrimitives.WriteInt64LittleEndian(timeout.AsSpan(8), (long)s_receiveTimeout.TotalMicroseconds);
+            socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, Interop.Libc.SO_RCVTIMEO, timeout);
+            socket.Blocking = true;
+            socket.Bind(endpoint);
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw new SocketException((int)e.SocketErrorCode, $"cannot bind NTP server to {endpoint}: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads the client address from a Linux <c>struct sockaddr</c> without allocating.</summary>
+    internal static bool TryGetAddress(ReadOnlySpan<byte> sockaddr, out UInt128 client)
+    {
+        // sa_family_t is host order (little-endian on the platforms Tempus runs on): AF_INET 2, AF_INET6 10.
+        if (sockaddr.Length >= 8 && sockaddr[0] == 2 && sockaddr[1] == 0)
+        {
+            // struct sockaddr_in: family (2), port (2), address (4)
+            client = ((UInt128)0xffff << 32) | BinaryPrimitives.ReadUInt32BigEndian(sockaddr.Slice(4, 4));
+            return true;
+        }
+
+        if (sockaddr.Length >= 24 && sockaddr[0] == 10 && sockaddr[1] == 0)
+        {
+            // struct sockaddr_in6: family (2), port (2), flowinfo (4), address (16)
+            client = BinaryPrimitives.ReadUInt128BigEndian(sockaddr.Slice(8, 16));
+            return true;
+        }
+
+        client = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// One receive loop: a socket, a thread and a <see cref="DatagramBatch"/> it alone uses. <see cref="ProcessBatch"/>
+    /// is the whole per-request path between the two system calls, so tests and benchmarks drive it with no socket.
+    /// </summary>
+    internal sealed class Worker : IDisposable
+    {
+        private readonly NtpServerEngine _engine;
+        private readonly ISystemClock _clock;
+        private readonly bool _kernelTimestamps;
+        private readonly ILogger _logger;
+        private readonly Socket? _socket;
+        private Thread? _thread;
+        private volatile bool _stopping;
+        private long _received;
+
+        public Worker(NtpServerEngine engine, ISystemClock clock, bool kernelTimestamps, int batchSize, ILogger logger, Socket? socket)
+        {
+            _engine = engine;
+            _clock = clock;
+            _kernelTimestamps = kernelTimestamps;
+            _logger = logger;
+            _socket = socket;
+            Batch = new DatagramBatch(batchSize, BufferSize);
+        }
+
+        public DatagramBatch Batch { get; }
+
+        public long Received => Volatile.Read(ref _received);
+
+        public void Start()
+        {
+            _thread = new Thread(Run)
+            {
+                IsBackground = true,
+                Name = $"ntp-server {_socket!.LocalEndPoint}",
+            };
+            _thread.Start();
+        }
+
+        public void RequestStop()
+        {
+            _stopping = true;
             try
             {
-                // Poll with a timeout so Dispose is noticed; recvmsg itself never blocks.
-                if (!socket.Poll(s_pollInterval, SelectMode.SelectRead))
+                // Wakes a recvmmsg blocked on this socket at once (it returns 0); ENOTCONN on an unconnected UDP socket
+                // is expected and harmless, the kernel wakes the readers all the same.
+                _socket?.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        public void Dispose()
+        {
+            RequestStop();
+            // The thread writes into the batch's native memory until it returns: free it only once it has.
+            bool exited = _thread is null || _thread.Join(TimeSpan.FromSeconds(5));
+            _socket?.Dispose();
+            if (exited)
+            {
+                Batch.Dispose();
+            }
+        }
+
+        /// <summary>
+        /// Answers the datagrams in slots 0 to <paramref name="count"/>-1 of <see cref="Batch"/> and queues the
+        /// responses for one <c>sendmmsg</c>; returns how many were queued.
+        /// </summary>
+        public int ProcessBatch(int count)
+        {
+            DatagramBatch batch = Batch;
+            for (int i = 0; i < count; i++)
+            {
+                ReadOnlySpan<byte> address = batch.ReceivedAddress(i);
+                if (!TryGetAddress(address, out UInt128 client))
                 {
                     continue;
                 }
 
-                received = Interop.Libc.ReceiveTimestamped(socket.SafeHandle, request, address.Buffer.Span, out int addressLength, out kernelTime, out int errno);
-                if (received < 0)
+                if (batch.IsTruncated(i))
                 {
-                    // ICMP errors for earlier replies (ECONNREFUSED...) surface here on Linux; they concern one client.
-                    if (errno is not (Interop.Libc.EAGAIN or Interop.Libc.EINTR))
+                    // Longer than any request we answer; what arrived is a prefix that would only fail later.
+                    _engine.Counters.CountReceived();
+                    _engine.Counters.CountMalformed();
+                    LogDropped(_logger, ServerOutcome.DroppedMalformed);
+                    continue;
+                }
+
+                long kernelTime = _kernelTimestamps ? batch.ReceiveTimestamp(i) : 0;
+                // RFC 5905 T2 from the kernel (SO_TIMESTAMPNS) when the engine runs on CLOCK_REALTIME: taken when the
+                // datagram arrived, before any queueing or scheduling delay in this process.
+                NtpTimestamp receiveTime = kernelTime != 0 ? NtpTimestamp.FromUnixTimeNanoseconds(kernelTime) : _clock.NtpNow;
+                int length = _engine.Process(batch.ReceivedData(i), client, receiveTime, batch.SendBuffer(i), out ServerOutcome outcome);
+                if (length == 0)
+                {
+                    LogDropped(_logger, outcome);
+                    continue;
+                }
+
+                batch.QueueSend(i, length, address);
+            }
+
+            return batch.QueuedCount;
+        }
+
+        private void Run()
+        {
+            Socket socket = _socket!;
+            DatagramBatch batch = Batch;
+            int used = batch.Capacity;
+            while (!_stopping)
+            {
+                int received;
+                int errno;
+                try
+                {
+                    batch.ResetReceive(used);
+                    // Blocks for the first datagram (or SO_RCVTIMEO), then takes whatever else is already queued.
+                    received = batch.Receive(socket.SafeHandle, Interop.Libc.MSG_WAITFORONE, out errno);
+                }
+                catch (ObjectDisposedException) when (_stopping)
+                {
+                    return;
+                }
+
+                if (received <= 0)
+                {
+                    used = 0;
+                    if (received < 0 && !_stopping && errno is not (Interop.Libc.EAGAIN or Interop.Libc.EINTR))
                     {
                         LogReceiveError(_logger, errno);
                     }
@@ -132,70 +326,38 @@ public sealed partial class UdpNtpServer : IDisposable
                     continue;
                 }
 
-                address.Size = addressLength;
-            }
-            catch (Exception e) when (_stopping && e is SocketException or ObjectDisposedException)
-            {
-                return;
-            }
+                used = received;
+                Interlocked.Add(ref _received, received);
+                if (ProcessBatch(received) == 0)
+                {
+                    continue;
+                }
 
-            var receiveTime = kernelTimestamps && kernelTime != 0 ? NtpTimestamp.FromUnixTimeNanoseconds(kernelTime) : _clock.NtpNow;
-            if (!TryGetAddress(address, out UInt128 client))
-            {
-                continue;
-            }
-
-            int length = _engine.Process(request.AsSpan(0, received), client, receiveTime, response, out ServerOutcome outcome);
-            if (length == 0)
-            {
-                LogDropped(_logger, outcome);
-                continue;
-            }
-
-            try
-            {
-                socket.SendTo(response.AsSpan(0, length), SocketFlags.None, address);
-            }
-            catch (SocketException e) when (!_stopping)
-            {
-                LogTransientError(_logger, e.SocketErrorCode);
-            }
-            catch (Exception e) when (_stopping && e is SocketException or ObjectDisposedException)
-            {
-                return;
+                try
+                {
+                    batch.SendQueued(socket.SafeHandle, out int failed, out int sendErrno);
+                    if (failed > 0)
+                    {
+                        LogSendError(_logger, failed, sendErrno);
+                    }
+                }
+                catch (ObjectDisposedException) when (_stopping)
+                {
+                    return;
+                }
             }
         }
     }
 
-    /// <summary>Reads the client address from a Linux sockaddr without allocating.</summary>
-    internal static bool TryGetAddress(SocketAddress address, out UInt128 client)
-    {
-        Span<byte> raw = address.Buffer.Span;
-        switch (address.Family)
-        {
-            case AddressFamily.InterNetwork:
-                // struct sockaddr_in: family (2), port (2), address (4)
-                client = ((UInt128)0xffff << 32) | BinaryPrimitives.ReadUInt32BigEndian(raw.Slice(4, 4));
-                return true;
-            case AddressFamily.InterNetworkV6:
-                // struct sockaddr_in6: family (2), port (2), flowinfo (4), address (16)
-                client = BinaryPrimitives.ReadUInt128BigEndian(raw.Slice(8, 16));
-                return true;
-            default:
-                client = 0;
-                return false;
-        }
-    }
-
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "NTP server listening on {Endpoint}")]
-    private static partial void LogListening(ILogger logger, EndPoint endpoint);
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "NTP server listening on {Endpoint} with {Workers} worker(s)")]
+    private static partial void LogListening(ILogger logger, EndPoint endpoint, int workers);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Trace, Message = "NTP request dropped: {Outcome}")]
     private static partial void LogDropped(ILogger logger, ServerOutcome outcome);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "NTP socket receive error errno {Errno} (one datagram; server continues)")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "NTP socket receive error errno {Errno} (server continues)")]
     private static partial void LogReceiveError(ILogger logger, int errno);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "NTP socket error {Error} (one datagram; server continues)")]
-    private static partial void LogTransientError(ILogger logger, SocketError error);
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "NTP socket: {Failed} response(s) not sent, errno {Errno} (server continues)")]
+    private static partial void LogSendError(ILogger logger, int failed, int errno);
 }

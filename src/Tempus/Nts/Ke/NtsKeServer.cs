@@ -96,6 +96,13 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     /// <summary>The counters.</summary>
     public NtsKeServerCounters Counters { get; } = new();
 
+    /// <summary>
+    /// Asked for every accepted connection with the client's address before anything is read (<c>ntsratelimit</c>:
+    /// <see cref="Server.ClientLog.AdmitNtsKe"/>); false closes the connection at once, uncounted as accepted.
+    /// Set before <see cref="Start"/>; null admits everyone.
+    /// </summary>
+    public Func<IPAddress, bool>? Admission { get; init; }
+
     /// <summary>The endpoints listened on, with the real port when port 0 was asked for; empty before <see cref="Start"/>.</summary>
     public IReadOnlyList<IPEndPoint> LocalEndpoints => Volatile.Read(ref _localEndpoints);
 
@@ -347,6 +354,13 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
                 continue;
             }
 
+            if (Admission is { } admit && socket.RemoteEndPoint is IPEndPoint remote && !admit(remote.Address))
+            {
+                LogConnectionRateLimited(_logger, remote);
+                socket.Dispose();
+                continue;
+            }
+
             if (Interlocked.Increment(ref _active) > _options.MaxConnections)
             {
                 ReleaseSlot();
@@ -583,6 +597,9 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
 
     [LoggerMessage(EventId = 407, Level = LogLevel.Debug, Message = "NTS-KE answered {Peer}: AEAD {Algorithm} ({Context} exporter context), {Cookies} cookies")]
     private static partial void LogAnswered(ILogger logger, string peer, ushort algorithm, string context, int cookies);
+
+    [LoggerMessage(EventId = 415, Level = LogLevel.Debug, Message = "NTS-KE connection from {Peer} closed at once: ntsratelimit")]
+    private static partial void LogConnectionRateLimited(ILogger logger, EndPoint peer);
 
     [LoggerMessage(EventId = 414, Level = LogLevel.Debug, Message = "NTS-KE answered {Peer} without keys: {Why}")]
     private static partial void LogNothingGranted(ILogger logger, string peer, string why);
