@@ -8,6 +8,15 @@ namespace Tempus.Config;
 
 public static partial class ConfigParser
 {
+    /// <summary>The option names of server and pool, for "did you mean".</summary>
+    private static readonly string[] s_sourceOptions =
+    [
+        "asymmetry", "auto_offline", "burst", "certset", "copy", "extfield", "filter", "iburst", "ipv4", "ipv6", "key",
+        "maxdelay", "maxdelaydevratio", "maxdelayquant", "maxdelayratio", "maxpoll", "maxsamples", "maxsources", "maxunreach",
+        "mindelay", "minpoll", "minsamples", "minstratum", "noselect", "nts", "ntsport", "offline", "offset", "polltarget",
+        "port", "prefer", "presend", "require", "trust", "version", "xleave",
+    ];
+
     /// <summary>Longest host name (RFC 1035 §2.3.4: 255 octets on the wire, 253 characters written out).</summary>
     private const int MaxHostNameLength = 253;
 
@@ -145,7 +154,7 @@ public static partial class ConfigParser
                         ignored.Add(option);
                         break;
                     default:
-                        throw new DirectiveException($"unknown option '{Printable(d.Arguments[i])}'");
+                        throw new DirectiveException($"unknown option '{Printable(d.Arguments[i])}'{Suggest(option, s_sourceOptions)}");
                 }
             }
             catch (DirectiveException e)

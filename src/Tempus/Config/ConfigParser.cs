@@ -232,6 +232,9 @@ public static partial class ConfigParser
         "fallbackdrift", "maxjitter", "maxstratum", "minstratum", "ntpsigndsocket", "ntsaeads", "refclock", "tempcomp",
     };
 
+    /// <summary>Directive names offered by "did you mean", in a fixed order.</summary>
+    private static readonly string[] s_directiveNames = s_handlers.Keys.Concat(s_ignored.Keys).Order(StringComparer.Ordinal).ToArray();
+
     /// <summary>The directives this version understands (including the ones it reads and ignores with a warning).</summary>
     public static IReadOnlyCollection<string> KnownDirectives => s_handlers.Keys.Concat(s_ignored.Keys).ToArray();
 
@@ -501,6 +504,72 @@ public static partial class ConfigParser
     /// Makes a word from the file safe to quote in a message: control characters escaped, at most 64 characters,
     /// so a binary file gives readable errors.
     /// </summary>
+    /// <summary>
+    /// " (did you mean 'X'?)" when exactly one candidate is within two edits (a transposition counts as one) of the
+    /// word, else "". Words longer than 32 characters get no suggestion, which keeps the cost bounded.
+    /// </summary>
+    private static string Suggest(string word, IReadOnlyList<string> candidates)
+    {
+        if (word.Length is 0 or > 32)
+        {
+            return "";
+        }
+
+        string lower = word.ToLowerInvariant();
+        string? best = null;
+        int bestDistance = 3;
+        bool tie = false;
+        foreach (string candidate in candidates)
+        {
+            int distance = EditDistance(lower, candidate);
+            if (distance < bestDistance)
+            {
+                (best, bestDistance, tie) = (candidate, distance, false);
+            }
+            else if (distance == bestDistance)
+            {
+                tie = true;
+            }
+        }
+
+        return best is null || tie ? "" : $" (did you mean '{best}'?)";
+    }
+
+    /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        if (Math.Abs(a.Length - b.Length) > 2 || b.Length > 32)
+        {
+            return int.MaxValue;
+        }
+
+        int[,] d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (int j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (int i = 1; i <= a.Length; i++)
+        {
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
+    }
+
     /// <summary><see cref="Printable"/> for a path: long enough for any real path.</summary>
     private static string PrintablePath(string path) => Printable(path, 1024);
 
@@ -644,7 +713,7 @@ public static partial class ConfigParser
                     }
                     else
                     {
-                        Error(fileName, lineNumber, $"unknown directive '{Printable(words[0])}'");
+                        Error(fileName, lineNumber, $"unknown directive '{Printable(words[0])}'{Suggest(name, s_directiveNames)}");
                     }
 
                     continue;

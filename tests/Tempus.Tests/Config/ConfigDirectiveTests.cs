@@ -342,6 +342,18 @@ public sealed class ConfigDirectiveTests
     }
 
     [Fact]
+    public void AMisspelledDirectiveOrOptionGetsASuggestion()
+    {
+        Assert.Equal(
+            [
+                $"{File}:1: unknown directive 'sever' (did you mean 'server'?)",
+                $"{File}:2: server: unknown option 'ibrust' (did you mean 'iburst'?)",
+                $"{File}:3: unknown directive 'MakeSteps' (did you mean 'makestep'?)",
+            ],
+            Errors("sever ntp.example.net\nserver ntp.example.net ibrust\nMakeSteps 1 3\n"));
+    }
+
+    [Fact]
     public void KnownDirectivesListsImplementedAndIgnoredOnes()
     {
         Assert.Contains("server", ConfigParser.KnownDirectives);
