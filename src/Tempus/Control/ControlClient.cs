@@ -187,10 +187,9 @@ public sealed class ControlClient
         ArgumentNullException.ThrowIfNull(request);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(_path), timeout.Token).ConfigureAwait(false);
+            using Socket socket = await ConnectAsync(timeout.Token).ConfigureAwait(false);
             await using var stream = new NetworkStream(socket, ownsSocket: false);
             await ControlFraming.WriteFrameAsync(stream, ControlFraming.Serialize(request), timeout.Token).ConfigureAwait(false);
             byte[] payload = await ControlFraming.ReadFrameAsync(stream, ControlProtocol.MaxMessageLength, timeout.Token).ConfigureAwait(false)
@@ -223,10 +222,34 @@ public sealed class ControlClient
         }
     }
 
+    // A Unix stream socket whose listen backlog is full fails connect with EAGAIN instead of queueing the caller:
+    // retry (the daemon is busy, not gone) until the request timeout.
+    private async Task<Socket> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var endpoint = new UnixDomainSocketEndPoint(_path);
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.TryAgain)
+            {
+                socket.Dispose();
+                await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+    }
+
     private ControlClientException ConnectError(SocketException e) => e.SocketErrorCode switch
     {
-        SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported when !Exists(_path) =>
-            new(ControlClientError.SocketNotFound, $"is tempusd running? socket {_path} not found (give another path with --socket)", null, e),
         _ when !Exists(_path) =>
             new(ControlClientError.SocketNotFound, $"is tempusd running? socket {_path} not found (give another path with --socket)", null, e),
         SocketError.ConnectionRefused =>

@@ -130,7 +130,8 @@ public sealed partial class ControlServer : IAsyncDisposable
                 throw new ControlServerException($"cannot give control socket {path} to group '{_options.Group}': errno {errno.ToString(CultureInfo.InvariantCulture)} (tempusd must run as root or be a member of that group)");
             }
 
-            listener.Listen(_options.MaxConnections);
+            // Connections beyond MaxConnections wait here; a Unix socket refuses connect with EAGAIN once the backlog is full.
+            listener.Listen(Math.Max(128, _options.MaxConnections));
         }
         catch (SocketException e)
         {
