@@ -791,4 +791,79 @@ public sealed class NtpSourceTests : IDisposable
 
         Assert.Equal(0, allocated);
     }
+
+    [Fact]
+    public void AnNtsPollAllocatesNothingOnceTheCookiesCirculate()
+    {
+        using var nts = new NtsAuthenticator();
+        nts.SetSession(NtsTestSessions.Create(_lab.NtsRing, NtsAeadAlgorithm.AesSivCmac256));
+        NtpSource source = _lab.Source(SourceLab.Definition(minPoll: 4, maxPoll: 4, nts: true), nts);
+        byte[] request = new byte[NtpSource.MinRequestBufferLength];
+        byte[] response = new byte[2048];
+        long allocated = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            _lab.AdvanceToNextPoll(source);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int length = source.BuildRequest(request, _lab.LocalNs);
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            int n = _lab.ServeInto(request.AsSpan(0, length), response);
+            _lab.Advance(0.02);
+            long before2 = GC.GetAllocatedBytesForCurrentThread();
+            SourceResponseOutcome outcome = source.ProcessResponse(response.AsSpan(0, n), _lab.Local.NtpNow, _lab.LocalNs);
+            long after2 = GC.GetAllocatedBytesForCurrentThread();
+            Assert.Equal(SourceResponseOutcome.Accepted, outcome);
+            if (i >= 20)
+            {
+                allocated += after - before + after2 - before2;
+            }
+        }
+
+        // Each response brings one cookie back for the one spent, into the spent one's array.
+        Assert.Equal(0, allocated);
+        Assert.Equal(NtsAuthenticator.TargetCookieCount, nts.CookieCount);
+    }
+
+    [Fact]
+    public void NtsRequestsStayWithin1280BytesAndAskForTheMissingCookies()
+    {
+        using var nts = new NtsAuthenticator();
+        nts.SetSession(NtsTestSessions.Create(_lab.NtsRing, NtsAeadAlgorithm.AesSivCmac512, cookies: 1));
+        NtpSource source = _lab.Source(SourceLab.Definition(nts: true), nts);
+
+        byte[] request = _lab.Request(source);
+
+        Assert.InRange(request.Length, NtpPacketHeader.Size + 1, NtsNtpRequest.MaxRequestLength);
+        Assert.False(nts.CanSend);
+        Assert.True(nts.NeedsKeyExchange);
+        NtpPacketLayout layout = NtpPacketLayout.Parse(request);
+        Assert.Equal(NtsParseStatus.Ok, NtsPacketReader.TryRead(layout, out NtsPacketInfo info));
+        Assert.True(info.CookiePlaceholderCount > 0);
+        Assert.True(info.HasAuthenticator);
+        byte[] response = _lab.Serve(request);
+        _lab.Advance(0.02);
+        Assert.Equal(SourceResponseOutcome.Accepted, _lab.Deliver(source, response));
+        Assert.Equal(info.CookiePlaceholderCount + 1, nts.CookieCount);
+    }
+
+    [Fact]
+    public void KeyExchangeBookkeepingShowsInTheReport()
+    {
+        using var nts = new NtsAuthenticator(TimeSpan.FromHours(1));
+        NtpSource source = _lab.Source(SourceLab.Definition(nts: true), nts);
+        Assert.Equal(0, source.BuildRequest(new byte[NtpSource.MinRequestBufferLength], _lab.LocalNs));
+
+        nts.RecordKeyExchangeFailure("NTS-KE to 127.0.0.1:4460 timed out after 5 s");
+        nts.RecordKeyExchangeFailure("NTS-KE to 127.0.0.1:4460 timed out after 5 s");
+        SourceReport failed = source.Report(_lab.LocalNs);
+        Assert.Equal(2, failed.NtsKeAttempts);
+        Assert.Equal(-1, failed.NtsKeAgo);
+        Assert.Contains("timed out", failed.LastAuthenticationError);
+
+        NtsSession session = NtsTestSessions.Create(_lab.NtsRing, NtsAeadAlgorithm.AesSivCmac256);
+        nts.SetSession(session);
+        Assert.Equal(0, source.Report(_lab.LocalNs).NtsKeAttempts);
+        Assert.False(nts.IsRefreshDue(session.EstablishedUnixNanoseconds + 3_599_000_000_000));
+        Assert.True(nts.IsRefreshDue(session.EstablishedUnixNanoseconds + 3_601_000_000_000));
+    }
 }
