@@ -1,5 +1,18 @@
 namespace Tempus.Daemon;
 
+/// <summary>chronyd's one-shot modes.</summary>
+internal enum OneShotMode
+{
+    /// <summary>Run as a daemon.</summary>
+    None,
+
+    /// <summary>-q: measure, set the clock once (a step), exit.</summary>
+    SetOnce,
+
+    /// <summary>-Q: measure, print the offset, exit without touching the clock.</summary>
+    PrintOnce,
+}
+
 /// <summary>tempusd's command line, modelled on chronyd's flags so admins can carry their habits over.</summary>
 internal sealed class DaemonOptions
 {
@@ -12,6 +25,12 @@ internal sealed class DaemonOptions
 
     public bool CheckConfig { get; private set; }
 
+    /// <summary>-q / -Q: set the clock once, or print the offset once, and exit (like chronyd).</summary>
+    public OneShotMode OneShot { get; private set; }
+
+    /// <summary>-t SECONDS: give up after this long (the one-shot modes, and the daemon as chronyd -t).</summary>
+    public TimeSpan? Timeout { get; private set; }
+
     public bool ShowVersion { get; private set; }
 
     public bool ShowHelp { get; private set; }
@@ -20,9 +39,13 @@ internal sealed class DaemonOptions
     public int Verbosity { get; private set; }
 
     public const string Usage = """
-        Usage: tempusd [-f FILE] [-x] [-d] [-L LEVEL] [--check-config] [--version]
+        Usage: tempusd [-f FILE] [-x] [-q | -Q] [-t SECONDS] [-d] [-L LEVEL] [--check-config] [--version]
           -f FILE         configuration file (default /etc/tempus/tempus.conf), chrony.conf syntax
           -x              never adjust the system clock (like chronyd -x)
+          -q              measure the sources (iburst), step the clock once and exit (like chronyd -q)
+          -Q              measure the sources and print the offset, without touching the clock, and exit
+          -t SECONDS      exit after this long (with -q/-Q: exit 1 if no source could be used by then)
+          -n              accepted for chronyd compatibility (tempusd always runs in the foreground)
           -d              more log detail; twice for per-packet tracing
           -L LEVEL        minimum log level: 0 information, -1 debug, -2 trace
           --check-config  report every problem in the configuration and exit (non-zero if any)
@@ -42,6 +65,20 @@ internal sealed class DaemonOptions
                     break;
                 case "-x":
                     options.NoClockControl = true;
+                    break;
+                case "-q":
+                    options.OneShot = OneShotMode.SetOnce;
+                    break;
+                case "-Q":
+                    options.OneShot = OneShotMode.PrintOnce;
+                    break;
+                case "-n":
+                    break;
+                case "-t":
+                    string text = Next(args, ref i);
+                    options.Timeout = double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && seconds <= 1e6
+                        ? TimeSpan.FromSeconds(seconds)
+                        : throw new ArgumentException($"-t: bad timeout '{text}' (expected a positive number of seconds)");
                     break;
                 case "-d":
                     options.Verbosity++;

@@ -1,0 +1,555 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Tempus.Auth;
+using Tempus.Clock;
+using Tempus.Config;
+using Tempus.Control;
+using Tempus.Discipline;
+using Tempus.Nts;
+using Tempus.Protocol;
+using Tempus.Selection;
+using Tempus.Server;
+using Tempus.Sources;
+using Tempus.Sources.Network;
+using Tempus.Tls;
+
+namespace Tempus.Daemon;
+
+/// <summary>
+/// One running tempusd: the clock and its control, the synchronization engine, the sources, the NTP and NTS-KE
+/// servers and the control socket. The sync engine is single-threaded: every call into it and into a source happens
+/// under <see cref="_sync"/>, the lock the <see cref="SourceManager"/> also takes around its callbacks.
+/// </summary>
+internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
+{
+    private static readonly TimeSpan s_driftSaveInterval = TimeSpan.FromHours(1);
+
+    private readonly object _sync = new();
+    private readonly DaemonOptions _options;
+    private readonly TempusConfiguration _config;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly IClockControl _control;
+    private readonly FreeRunningClockControl? _freeRunning;
+    private readonly KeyRing? _keys;
+    private readonly CancellationTokenSource _stop = new();
+    private NtsServerKeyRing? _ntsKeys;
+    private NtpServerEngine? _serverEngine;
+    private UdpNtpServer? _server;
+    private NtsKeServer? _keServer;
+    private ControlServer? _controlServer;
+    private int _exitCode;
+
+    /// <param name="options">The command line.</param>
+    /// <param name="config">The configuration.</param>
+    /// <param name="keys">The symmetric keys (shared by the server and the sources), or null.</param>
+    /// <param name="loggerFactory">Where to log.</param>
+    /// <param name="virtualClock">Track corrections virtually and never adjust the system clock (-x, and the one-shot modes).</param>
+    public DaemonHost(DaemonOptions options, TempusConfiguration config, KeyRing? keys, ILoggerFactory loggerFactory, bool virtualClock)
+    {
+        _options = options;
+        _config = config;
+        _keys = keys;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("tempusd");
+
+        ISystemClock raw = RealtimeClock.Instance;
+        ISystemClock controlled;
+        if (virtualClock)
+        {
+            _freeRunning = new FreeRunningClockControl(raw, config.Discipline.MaxSlewRatePpm);
+            _control = _freeRunning;
+            controlled = _freeRunning.CorrectedClock;
+        }
+        else
+        {
+            _control = new LinuxClockControl(config.Discipline.MaxSlewRatePpm);
+            controlled = raw;
+        }
+
+        SelectionOptions selection = config.Selection with { OwnReferenceIds = OwnReferenceIds() };
+        Engine = new SyncEngine(_control, controlled, selection, config.Discipline, config.LocalStratum);
+        Sources = new SourceManager(config, Engine.Clock, () => Engine.Discipline.Updates, _sync, loggerFactory.CreateLogger<SourceManager>(), keys);
+        Sources.SourceAdded += source => Engine.AddSource(source);
+        Sources.SourceRemoved += source => Engine.RemoveSource(source);
+        Sources.SourceUpdated += OnSourceUpdated;
+    }
+
+    public SyncEngine Engine { get; }
+
+    public SourceManager Sources { get; }
+
+    /// <summary>Raised (under the lock) after each clock update or selection, for the one-shot modes.</summary>
+    public event Action? Updated;
+
+    public IClockControl Control => _control;
+
+    /// <summary>The free-running control when the clock is virtual, else null.</summary>
+    public FreeRunningClockControl? FreeRunning => _freeRunning;
+
+    /// <summary>The lock around the sync engine and the sources.</summary>
+    public object SyncRoot => _sync;
+
+    /// <summary>Starts everything and runs until SIGTERM/SIGINT, <paramref name="timeout"/> (chronyd -t) or a maxchange
+    /// give-up; returns the exit code.</summary>
+    public async Task<int> RunAsync(TimeSpan? timeout)
+    {
+        if (timeout is { } limit)
+        {
+            _stop.CancelAfter(limit);
+        }
+
+        LogStarting(_logger, _options.ConfigPath, _control.Description);
+        if (!_control.CanAdjust)
+        {
+            LogCannotAdjust(_logger);
+            return 1;
+        }
+
+        if (Engine.Discipline.InitialDrift is { } drift)
+        {
+            if (drift.IsValid)
+            {
+                LogDriftLoaded(_logger, drift.Path, drift.ClockFrequencyPpm);
+            }
+            else if (drift.Error is not null)
+            {
+                LogDriftError(_logger, drift.Error);
+            }
+        }
+
+        foreach (ConfigError warning in _config.Warnings)
+        {
+            LogConfigWarning(_logger, warning.ToString());
+        }
+
+        if (!StartServers())
+        {
+            return 1;
+        }
+
+        if (_config.CommandSocketPath is { Length: > 0 } socketPath)
+        {
+            try
+            {
+                _controlServer = new ControlServer(this, new ControlServerOptions { SocketPath = socketPath }, _loggerFactory.CreateLogger<ControlServer>());
+                _controlServer.Start();
+            }
+            catch (ControlServerException e)
+            {
+                LogFatal(_logger, e.Message);
+                return 1;
+            }
+        }
+
+        await Sources.StartAsync(_stop.Token).ConfigureAwait(false);
+        foreach (SourceProblem problem in Sources.Problems)
+        {
+            LogSourceProblem(_logger, problem.Definition.Host, problem.Message);
+        }
+
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stop.Cancel(); });
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _stop.Cancel(); });
+        using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        {
+            c.Cancel = true;
+            Reload();
+        });
+
+        long lastDriftSave = Environment.TickCount64;
+        try
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            long ticks = 0;
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                ticks++;
+                lock (_sync)
+                {
+                    if (Engine.ReselectNeeded)
+                    {
+                        Engine.Update(Engine.Clock.UnixNanoseconds);
+                    }
+                }
+
+                if (ticks % 60 == 0)
+                {
+                    _ntsKeys?.RotateIfDue();
+                }
+
+                if (Environment.TickCount64 - lastDriftSave >= (long)s_driftSaveInterval.TotalMilliseconds)
+                {
+                    lastDriftSave = Environment.TickCount64;
+                    SaveDrift();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await ShutdownAsync().ConfigureAwait(false);
+        return _exitCode;
+    }
+
+    /// <summary>Starts only the sources, for the one-shot modes (-q/-Q): no server, no control socket.</summary>
+    public Task StartSourcesAsync(CancellationToken cancellationToken) => Sources.StartAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Sources.DisposeAsync().ConfigureAwait(false);
+        if (_controlServer is not null)
+        {
+            await _controlServer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _keServer?.Dispose();
+        _server?.Dispose();
+        _ntsKeys?.Dispose();
+        (_control as IDisposable)?.Dispose();
+        _stop.Dispose();
+    }
+
+    private void OnSourceUpdated(NtpSource source)
+    {
+        // Called by the SourceManager with _sync held.
+        DisciplineAction? action = Engine.Update(Engine.Clock.UnixNanoseconds);
+        if (action is not null)
+        {
+            LogClockUpdate(_logger, source.Name, Engine.Tracking.LastOffset, Engine.Tracking.FrequencyPpm);
+        }
+
+        if (Engine.Discipline.MustExit && !_stop.IsCancellationRequested)
+        {
+            LogFatal(_logger, Engine.Discipline.ExitReason ?? "maxchange exceeded");
+            _exitCode = 1;
+            _stop.Cancel();
+        }
+
+        Updated?.Invoke();
+    }
+
+    private bool StartServers()
+    {
+        ISystemClock clock = Engine.Clock;
+        if (_config.IsNtsServer)
+        {
+            // Loaded before the NTP server starts, so cookies issued before a restart are accepted at once.
+            _ntsKeys = NtsServerKeyRing.Open(clock, _config.NtsRotateSeconds, _config.NtsDumpDirectory, _loggerFactory.CreateLogger<NtsServerKeyRing>());
+        }
+
+        _serverEngine = new NtpServerEngine(clock, _keys, _config.NtpAccess, _config.CryptoNak, Engine.Reference, _ntsKeys);
+        if (_config.Port != 0)
+        {
+            if (!_config.NtpAccess.HasAllowRules)
+            {
+                LogNoAllow(_logger);
+            }
+
+            try
+            {
+                _server = new UdpNtpServer(_serverEngine, clock, ServerEndpoints(_config, _config.Port), _loggerFactory.CreateLogger<UdpNtpServer>());
+            }
+            catch (SocketException e)
+            {
+                LogFatal(_logger, e.Message);
+                return false;
+            }
+
+            _server.Start();
+        }
+
+        if (_ntsKeys is not null && _config.NtsPort != 0)
+        {
+            try
+            {
+                _keServer = new NtsKeServer(
+                    new NtsKeServerOptions
+                    {
+                        Endpoints = ServerEndpoints(_config, _config.NtsPort).ToArray(),
+                        Certificates = _config.NtsServerCertificates.Zip(_config.NtsServerKeys, (c, k) => new TlsCertificateKeyPair(c, k)).ToArray(),
+                        NtpServer = _config.NtsNtpServer,
+                        // RFC 8915 §4.1.7: a Port record is sent when NTP is not on 123.
+                        NtpPort = _config.Port == 0 ? TempusConfiguration.DefaultNtpPort : _config.Port,
+                        MaxConnections = _config.MaxNtsConnections,
+                    },
+                    _ntsKeys,
+                    _loggerFactory.CreateLogger<NtsKeServer>());
+                _keServer.Start();
+            }
+            catch (Exception e) when (e is SocketException or TlsException or IOException)
+            {
+                LogNtsKeStartFailed(_logger, e.Message);
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task ShutdownAsync()
+    {
+        await Sources.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_keServer is not null)
+        {
+            await _keServer.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_controlServer is not null)
+        {
+            await _controlServer.StopAsync().ConfigureAwait(false);
+        }
+
+        SaveDrift();
+        if (_serverEngine is { } engine)
+        {
+            LogStopping(_logger, engine.Counters.Received, engine.Counters.Responded, engine.Counters.Dropped);
+        }
+    }
+
+    private void SaveDrift()
+    {
+        lock (_sync)
+        {
+            if (_config.Discipline.DriftFile is not null && !Engine.Discipline.SaveDriftFile())
+            {
+                LogDriftError(_logger, Engine.Discipline.LastDriftFileError ?? "cannot save the drift file");
+            }
+        }
+    }
+
+    /// <summary>
+    /// SIGHUP: re-reads the key file and trusted keys, the NTS certificates, and (with <c>ntsrotate 0</c>) the NTS
+    /// server keys. A broken file keeps what is in service and says why.
+    /// </summary>
+    private void Reload()
+    {
+        try
+        {
+            TempusConfiguration config = ConfigParser.Load(_options.ConfigPath);
+            _serverEngine?.ReplaceKeys(config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger));
+            LogReloaded(_logger, _options.ConfigPath);
+        }
+        catch (Exception e) when (e is ConfigurationException or KeyFileException)
+        {
+            LogReloadFailed(_logger, e.Message);
+        }
+
+        _keServer?.ReloadCertificates();
+        if (_config.NtsRotateSeconds == 0)
+        {
+            // ntsrotate 0: the key file is managed outside (a fleet sharing it); SIGHUP picks it up.
+            _ntsKeys?.Reload();
+        }
+    }
+
+    // ---- IControlHandler ----
+
+    public Task<TrackingReport> GetTrackingAsync(CancellationToken cancellationToken)
+    {
+        lock (_sync)
+        {
+            TrackingReport report = Engine.Discipline.Report(Engine.Clock.UnixNanoseconds);
+            if (_freeRunning is not null)
+            {
+                // -x: the system clock is never corrected, so all of the correction (applied virtually and still
+                // being slewed) is how far the system clock is from the time tempusd keeps.
+                report = report with { SystemTimeOffset = _freeRunning.VirtualOffsetSeconds + _freeRunning.RemainingSlewSeconds };
+            }
+
+            return Task.FromResult(report);
+        }
+    }
+
+    public Task<IReadOnlyList<SourceReport>> GetSourcesAsync(CancellationToken cancellationToken)
+    {
+        lock (_sync)
+        {
+            long now = Engine.Clock.UnixNanoseconds;
+            var reports = new List<SourceReport>();
+            foreach (NtpSource source in Sources.Sources)
+            {
+                SourceReport report = source.Report(now);
+                if (Sources.GetStatus(source) is { } status)
+                {
+                    report = report with
+                    {
+                        LocalAddress = status.LocalAddress.Length > 0 ? status.LocalAddress : report.LocalAddress,
+                        Pool = status.Pool ?? report.Pool,
+                        LastAuthenticationError = report.LastAuthenticationError.Length > 0 ? report.LastAuthenticationError : status.LastError,
+                        NtsKeAttempts = status.Nts ? Math.Max(report.NtsKeAttempts, status.NtsKeFailures) : report.NtsKeAttempts,
+                    };
+                }
+
+                reports.Add(report);
+            }
+
+            return Task.FromResult<IReadOnlyList<SourceReport>>(reports);
+        }
+    }
+
+    public async Task<ActivityReport> GetActivityAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<SourceReport> sources = await GetSourcesAsync(cancellationToken).ConfigureAwait(false);
+        return new ActivityReport(
+            sources.Count(s => s.Activity == SourceActivity.Online),
+            sources.Count(s => s.Activity == SourceActivity.Offline),
+            sources.Count(s => s.Activity == SourceActivity.BurstOnline),
+            0,
+            sources.Count(s => s.Activity == SourceActivity.UnresolvedAddress) + Sources.Problems.Count(p => !p.Permanent));
+    }
+
+    public Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken)
+    {
+        ServerCounters? counters = _serverEngine?.Counters;
+        var report = new ServerStatsReport
+        {
+            NtpPacketsReceived = counters?.Received ?? 0,
+            NtpPacketsDropped = counters?.Dropped ?? 0,
+            NtpResponsesSent = counters?.Responded ?? 0,
+            NtsKeConnectionsAccepted = _keServer?.Counters.ConnectionsAccepted ?? 0,
+            NtsKeConnectionsDropped = _keServer?.Counters.ConnectionsRejected ?? 0,
+            AuthenticatedNtpPackets = counters?.Authenticated ?? 0,
+            NtsNaks = counters?.NtsNaksSent ?? 0,
+        };
+        return Task.FromResult(report);
+    }
+
+    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ClientReport>>([]);
+
+    public Task MakeStepAsync(CancellationToken cancellationToken)
+    {
+        lock (_sync)
+        {
+            double step = Engine.MakeStep();
+            LogMakeStep(_logger, step);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<int> RekeyAsync(CancellationToken cancellationToken) => Task.FromResult(Sources.RekeyAll());
+
+    public Task<int> ReloadSourcesAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<SourceDefinition> fromDirectories = ConfigParser.ReadSourceDirectories(_config.SourceDirectories, out IReadOnlyList<ConfigError> errors);
+        if (errors.Count > 0)
+        {
+            throw new ControlCommandException($"sourcedir has errors, sources unchanged: {string.Join("; ", errors)}");
+        }
+
+        var fixedSources = _config.Sources.Where(s => !_config.SourceDirectories.Any(d => s.FileName.StartsWith(Path.TrimEndingDirectorySeparator(d) + "/", StringComparison.Ordinal)));
+        (int removed, int added) = Sources.ReplaceSources(fixedSources.Concat(fromDirectories));
+        return Task.FromResult(removed + added);
+    }
+
+    public async Task DumpAsync(CancellationToken cancellationToken)
+    {
+        await Sources.DumpAsync(cancellationToken).ConfigureAwait(false);
+        SaveDrift();
+    }
+
+    public Task<int> SetOnlineAsync(string? addressOrName, bool online, CancellationToken cancellationToken)
+    {
+        int switched = Sources.SetOnline(addressOrName, online);
+        if (switched == 0 && addressOrName is not null)
+        {
+            throw new ControlCommandException(ControlErrorCodes.NoSuchSource, $"no source named or at '{addressOrName}'");
+        }
+
+        return Task.FromResult(switched);
+    }
+
+    // ---- helpers ----
+
+    internal static IEnumerable<IPEndPoint> ServerEndpoints(TempusConfiguration config, int port)
+    {
+        if (config.BindAddress is null && config.BindAddress6 is null)
+        {
+            // Dual-mode [::] serves IPv4 and IPv6 from one socket, as chrony's default does.
+            yield return new IPEndPoint(IPAddress.IPv6Any, port);
+            yield break;
+        }
+
+        if (config.BindAddress is not null)
+        {
+            yield return new IPEndPoint(config.BindAddress, port);
+        }
+
+        if (config.BindAddress6 is not null)
+        {
+            yield return new IPEndPoint(config.BindAddress6, port);
+        }
+    }
+
+    /// <summary>The reference ids a server synchronized to this host would announce: our IPv4 addresses (RFC 5905 §7.3).</summary>
+    private static HashSet<uint> OwnReferenceIds()
+    {
+        var ids = new HashSet<uint>();
+        try
+        {
+            foreach (NetworkInterface nic in NetworkInterface.GetAllNetworkInterfaces())
+            {
+                foreach (UnicastIPAddressInformation address in nic.GetIPProperties().UnicastAddresses)
+                {
+                    if (address.Address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(address.Address))
+                    {
+                        ids.Add(ReferenceId.FromIPv4(address.Address.GetAddressBytes()));
+                    }
+                }
+            }
+        }
+        catch (NetworkInformationException)
+        {
+            // No interface list: loop detection falls back to none, as before it existed.
+        }
+
+        return ids;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "tempusd starting with {ConfigPath}; clock: {ClockControl}")]
+    private static partial void LogStarting(ILogger logger, string configPath, string clockControl);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "tempusd stopping: {Received} requests received, {Responded} answered, {Dropped} dropped")]
+    private static partial void LogStopping(ILogger logger, long received, long responded, long dropped);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "{Message}")]
+    private static partial void LogFatal(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "no 'allow' directive: the NTP server answers nobody (add e.g. 'allow 127.0.0.0/8')")]
+    private static partial void LogNoAllow(ILogger logger);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "SIGHUP: symmetric keys reloaded as configured in {ConfigPath} (other settings apply at restart)")]
+    private static partial void LogReloaded(ILogger logger, string configPath);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "SIGHUP: reload failed, keeping the keys in service: {Reason}")]
+    private static partial void LogReloadFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Critical, Message = "cannot start the NTS-KE server: {Reason}")]
+    private static partial void LogNtsKeStartFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Critical, Message = "cannot adjust the system clock (no CAP_SYS_TIME): run as root, or with -x to keep the clock untouched")]
+    private static partial void LogCannotAdjust(ILogger logger);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "frequency {FrequencyPpm:F3} ppm read from {Path}")]
+    private static partial void LogDriftLoaded(ILogger logger, string path, double frequencyPpm);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "{Error}")]
+    private static partial void LogDriftError(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "configuration: {Warning}")]
+    private static partial void LogConfigWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Error, Message = "source {Host}: {Message}")]
+    private static partial void LogSourceProblem(ILogger logger, string host, string message);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "clock updated from {Source}: offset {Offset:E3} s, frequency {FrequencyPpm:F3} ppm")]
+    private static partial void LogClockUpdate(ILogger logger, string source, double offset, double frequencyPpm);
+
+    [LoggerMessage(EventId = 19, Level = LogLevel.Information, Message = "makestep: clock stepped by {Step:F9} s")]
+    private static partial void LogMakeStep(ILogger logger, double step);
+}
