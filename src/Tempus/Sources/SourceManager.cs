@@ -50,6 +50,9 @@ public sealed partial class SourceManager : IAsyncDisposable
 {
     private const int UnreachablePolls = 8;
 
+    private static readonly TimeSpan s_unexpectedFailurePause = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_nothingSentPause = TimeSpan.FromMilliseconds(250);
+
     private readonly TempusConfiguration _configuration;
     private readonly ISystemClock _clock;
     private readonly Func<long> _clockUpdates;
@@ -560,7 +563,20 @@ public sealed partial class SourceManager : IAsyncDisposable
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                TimeSpan wait = await StepAsync(slot, cancellationToken).ConfigureAwait(false);
+                TimeSpan wait;
+                try
+                {
+                    wait = await StepAsync(slot, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One source's unexpected failure (a damaged saved session, a socket closed under it) must not
+                    // end its polling for good: report it and start the step over after a pause.
+                    SetError(slot, $"unexpected {e.GetType().Name}: {e.Message}");
+                    LogLoopFailed(_logger, slot.Source.Name, e);
+                    wait = s_unexpectedFailurePause;
+                }
+
                 if (wait > TimeSpan.Zero)
                 {
                     await slot.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
@@ -660,12 +676,18 @@ public sealed partial class SourceManager : IAsyncDisposable
             return TimeSpan.FromTicks(Math.Max(1, (nextPoll - now) / 100));
         }
 
-        await PollAsync(slot, slot.Socket, cancellationToken).ConfigureAwait(false);
+        if (!await PollAsync(slot, slot.Socket, cancellationToken).ConfigureAwait(false))
+        {
+            // The source had nothing to send although it was due: never spin, look again shortly.
+            return s_nothingSentPause;
+        }
+
         CheckReachability(slot);
         return TimeSpan.Zero;
     }
 
-    private async Task PollAsync(Slot slot, SourceSocket socket, CancellationToken cancellationToken)
+    /// <summary>One request and its response (or timeout); false when the source had nothing to send.</summary>
+    private async Task<bool> PollAsync(Slot slot, SourceSocket socket, CancellationToken cancellationToken)
     {
         NtpSource source = slot.Source;
         int length;
@@ -686,15 +708,15 @@ public sealed partial class SourceManager : IAsyncDisposable
                     // An ICMP error left pending by an earlier exchange, or no route: this poll is lost.
                     SetErrorLocked(slot, $"cannot send to {socket.Remote}: {e.Message}");
                     source.OnTimeout(_clock.UnixNanoseconds);
-                    return;
+                    return true;
                 }
             }
         }
 
         if (length == 0)
         {
-            // Nothing to send (not due after all, or the authenticator cannot send): wait for the next step.
-            return;
+            // Nothing to send (not due after all, or the authenticator cannot send).
+            return false;
         }
 
         slot.PollsSent++;
@@ -723,7 +745,7 @@ public sealed partial class SourceManager : IAsyncDisposable
 
                     if (!source.AwaitingResponse)
                     {
-                        return;
+                        return true;
                     }
                 }
             }
@@ -747,6 +769,8 @@ public sealed partial class SourceManager : IAsyncDisposable
         {
             slot.ReturnTimeout();
         }
+
+        return true;
     }
 
     private void CheckReachability(Slot slot)
@@ -1206,4 +1230,7 @@ public sealed partial class SourceManager : IAsyncDisposable
 
     [LoggerMessage(EventId = 710, Level = LogLevel.Warning, Message = "{Source}: {Error}")]
     private static partial void LogSourceError(ILogger logger, string source, string error);
+
+    [LoggerMessage(EventId = 711, Level = LogLevel.Error, Message = "{Source}: unexpected failure in the poll loop, retrying in 10 s")]
+    private static partial void LogLoopFailed(ILogger logger, string source, Exception exception);
 }
