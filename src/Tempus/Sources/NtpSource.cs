@@ -62,6 +62,9 @@ public sealed partial class NtpSource : IMeasuredSource
     /// <summary>MAXDISP: root delay or dispersion at or above this many seconds makes a response unusable (RFC 5905 §7.2).</summary>
     public const double MaxDispersion = 16;
 
+    /// <summary>Samples the clock filter must hold before it may call a new one a popcorn spike.</summary>
+    public const int MinSamplesForSpikes = 4;
+
     private const long NanosecondsPerSecond = 1_000_000_000;
 
     private readonly ISystemClock _clock;
@@ -225,7 +228,10 @@ public sealed partial class NtpSource : IMeasuredSource
     /// <summary>Why the source stopped; empty while it runs.</summary>
     public string StopReason => _stopReason;
 
-    /// <summary>The newest accepted sample as measured (not adjusted for later clock corrections), or null.</summary>
+    /// <summary>
+    /// The newest accepted sample, or null: its offset as measured (<see cref="SourceReport.AdjustedOffset"/> has it
+    /// adjusted for the clock corrections since), its time moved onto the corrected timescale.
+    /// </summary>
     public NtpSample? LastSample { get; private set; }
 
     /// <summary>Samples accepted since the start or the last <see cref="Reset"/>.</summary>
@@ -396,7 +402,10 @@ public sealed partial class NtpSource : IMeasuredSource
         }
 
         ClockFilterResult filtered = _filter.Add(sample, PollToNs(Poll) / 1e9);
-        if (filtered.Outcome == ClockFilterOutcome.Spike && filtered.Sample.LocalTimeNs == sample.LocalTimeNs)
+        // The popcorn spike suppressor needs a jitter estimate to compare with: with fewer than MinSamplesForSpikes in
+        // the register the jitter is the precision floor, and the second sample of a burst would be taken for a spike.
+        if (filtered.Outcome == ClockFilterOutcome.Spike && filtered.Sample.LocalTimeNs == sample.LocalTimeNs
+            && _filter.ValidCount >= MinSamplesForSpikes)
         {
             Jittery();
             EndPoll(reached: true);

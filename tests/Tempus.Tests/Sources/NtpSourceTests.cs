@@ -866,4 +866,34 @@ public sealed class NtpSourceTests : IDisposable
         Assert.False(nts.IsRefreshDue(session.EstablishedUnixNanoseconds + 3_599_000_000_000));
         Assert.True(nts.IsRefreshDue(session.EstablishedUnixNanoseconds + 3_601_000_000_000));
     }
+
+    [Fact]
+    public void AnEarlyOffsetChangeIsNotMistakenForASpike()
+    {
+        NtpSource source = _lab.Source(SourceLab.Definition(iburst: true));
+
+        Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source, outbound: 0.010, inbound: 0.010));
+
+        // Lower delay and 0.5 ms away: with one sample so far there is no jitter to judge it by.
+        Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source, outbound: 0.009, inbound: 0.008));
+        Assert.Equal(2, source.Statistics.SampleCount);
+    }
+
+    [Fact]
+    public void ALowDelaySampleThatJumpsIsAPopcornSpike()
+    {
+        NtpSource source = _lab.Source(SourceLab.Definition(minPoll: 4, maxPoll: 4));
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source, outbound: 0.010 + (i % 2 * 0.0002), inbound: 0.010 + (i % 2 * 0.0002)));
+        }
+
+        // RFC 5905 A.5.2: the best (lowest-delay) sample jumps by far more than 3 × the jitter: dropped.
+        Assert.Equal(SourceResponseOutcome.Filtered, _lab.Poll(source, outbound: 0.002, inbound: 0.006));
+        Assert.Equal(8, source.Statistics.SampleCount);
+        Assert.Equal(1, source.Reach & 1);
+
+        // Higher-delay samples go on into the statistics, where the regression weighs them by their distance.
+        Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source));
+    }
 }
