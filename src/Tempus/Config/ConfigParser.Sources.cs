@@ -273,16 +273,20 @@ public static partial class ConfigParser
         }
     }
 
-    /// <summary>Checks the sources against the rest of the configuration: keys, certificate sets.</summary>
+    /// <summary>Checks the sources against the rest of the configuration: key file, trusted keys, certificate sets.</summary>
     private static void CheckSources(ConfigReader reader, TempusConfiguration config, IEnumerable<SourceDefinition> sources)
     {
         foreach (SourceDefinition source in sources)
         {
             string directive = source.Kind == SourceKind.Pool ? "pool" : "server";
             string where = $"{directive} {Printable(source.Host, MaxHostNameLength)}";
-            if (source.KeyId is uint key && config.TrustedKeys is { } trusted && !trusted.Contains(key))
+            if (source.KeyId is uint key && config.KeyFile is null)
             {
-                reader.Error(source.FileName, source.Line, $"{where}: key {key} is not a trustedkey: add it to trustedkey, or use a trusted key");
+                reader.Error(source.FileName, source.Line, $"{where}: key {key} but no keyfile is configured: add 'keyfile FILE' holding key {key}");
+            }
+            else if (source.KeyId is uint trustedKey && config.TrustedKeys is { } trusted && !trusted.Contains(trustedKey))
+            {
+                reader.Error(source.FileName, source.Line, $"{where}: key {trustedKey} is not a trustedkey: add it to trustedkey, or use a trusted key");
             }
 
             bool setDefined = config.NtsTrustedCertificates.ContainsKey(source.CertSet);

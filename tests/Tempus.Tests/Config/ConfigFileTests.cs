@@ -226,7 +226,7 @@ public sealed class ConfigFileTests : IDisposable
     public void ReadSourceDirectoriesChecksKeysAgainstTheRunningConfiguration()
     {
         Write("dhcp/eth0.sources", "server 192.0.2.1 key 9\nserver 192.0.2.2 burst\n");
-        TempusConfiguration running = ConfigParser.Parse("trustedkey 1-5\n", Path.Combine(_root, "tempus.conf"), out _);
+        TempusConfiguration running = ConfigParser.Parse("keyfile /etc/tempus/keys\ntrustedkey 1-5\n", Path.Combine(_root, "tempus.conf"), out _);
 
         IReadOnlyList<SourceDefinition> sources = ConfigParser.ReadSourceDirectories(
             [Path.Combine(_root, "dhcp")], running, out IReadOnlyList<ConfigError> errors, out IReadOnlyList<ConfigError> warnings);
@@ -321,7 +321,7 @@ public sealed class ConfigFileTests : IDisposable
     {
         Write("conf.d/a.conf", "maxdistance -1\n");
         Write("src/x.sources", "server x.example.net key 8\n");
-        Check("trustedkey 1\nconfdir conf.d\nsourcedir src\nbogus\nserver y.example.net nts certset 4\n", out string[] errors);
+        Check("trustedkey 1\nconfdir conf.d\nsourcedir src\nbogus\nserver y.example.net nts certset 4\nkeyfile /etc/tempus/keys\n", out string[] errors);
         Assert.Equal(
             [
                 "$ROOT/conf.d/a.conf:1: maxdistance: distance -1 out of range: must be larger than 0",

@@ -51,6 +51,7 @@ public sealed class ConfigSourceTests
     {
         TempusConfiguration config = ParseOk("""
             ntstrustedcerts 2 /etc/tempus/ca2.pem
+            keyfile /etc/tempus/keys
             server nts.example.net iburst nts ntsport 14460 certset 2 minpoll -2 maxpoll 8 prefer trust require maxdelay 0.25 port 10123 version 3
             server 192.0.2.1 key 42 noselect
             server 2001:db8::1 MINPOLL 4 IBurst
@@ -71,7 +72,7 @@ public sealed class ConfigSourceTests
                 Assert.Equal(0.25, s.MaxDelay);
                 Assert.Equal(10123, s.Port);
                 Assert.Equal(3, s.Version);
-                Assert.Equal(2, s.Line);
+                Assert.Equal(3, s.Line);
                 Assert.Equal(SourceAuthentication.Nts, s.Authentication);
             },
             s =>
@@ -80,7 +81,7 @@ public sealed class ConfigSourceTests
                 Assert.Equal(42u, s.KeyId);
                 Assert.Equal(SourceSelectOptions.NoSelect, s.SelectOptions);
                 Assert.Equal(SourceAuthentication.SymmetricKey, s.Authentication);
-                Assert.Equal(3, s.Line);
+                Assert.Equal(4, s.Line);
             },
             s =>
             {
@@ -216,8 +217,16 @@ public sealed class ConfigSourceTests
     {
         Assert.Equal(
             [$"{File}:3: server ntp2.example.net: key 7 is not a trustedkey: add it to trustedkey, or use a trusted key"],
-            Errors("trustedkey 1-5\nserver ntp1.example.net key 3\nserver ntp2.example.net key 7\n"));
-        Assert.Empty(Errors("server ntp2.example.net key 7\n"));
+            Errors("trustedkey 1-5\nserver ntp1.example.net key 3\nserver ntp2.example.net key 7\nkeyfile /etc/tempus/keys\n"));
+        Assert.Empty(Errors("keyfile /etc/tempus/keys\nserver ntp2.example.net key 7\n"));
+    }
+
+    [Fact]
+    public void AKeyWithoutAKeyfileIsAnError()
+    {
+        Assert.Equal(
+            [$"{File}:1: server ntp.example.net: key 7 but no keyfile is configured: add 'keyfile FILE' holding key 7"],
+            Errors("server ntp.example.net key 7\n"));
     }
 
     [Fact]
