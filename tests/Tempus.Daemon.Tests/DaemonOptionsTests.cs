@@ -23,14 +23,27 @@ public sealed class DaemonOptionsTests
     }
 
     [Theory]
-    [InlineData("-q")]
+    [InlineData("-z")]
     [InlineData("--bogus")]
+    [InlineData("-t", "soon")]
+    [InlineData("-t", "-1")]
     [InlineData("-f")]
     [InlineData("-L", "7")]
     public void BadArgumentsAreRejectedWithTheirName(params string[] args)
     {
         ArgumentException e = Assert.Throws<ArgumentException>(() => DaemonOptions.Parse(args));
         Assert.Contains(args[^1], e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-q", 1)]
+    [InlineData("-Q", 2)]
+    public void OneShotFlagsAreChronydsAndTakeATimeout(string flag, int mode)
+    {
+        DaemonOptions options = DaemonOptions.Parse([flag, "-t", "7.5", "-n"]);
+
+        Assert.Equal((OneShotMode)mode, options.OneShot);
+        Assert.Equal(TimeSpan.FromSeconds(7.5), options.Timeout);
     }
 
     [Fact]
