@@ -28,8 +28,10 @@ pick_ports
 cat > "$state/tempus.conf" <<CONF
 # Demo server: loopback only, authenticated with symmetric keys and NTS.
 bindaddress 127.0.0.1
+bindaddress ::1
 port $port
 allow 127.0.0.0/8
+allow ::1
 local stratum 3
 keyfile $state/tempus.keys
 trustedkey 1-20
@@ -37,6 +39,7 @@ ntsservercert $state/pki/server.crt
 ntsserverkey $state/pki/server.key
 ntsport $ntsport
 ntsdumpdir $state/nts
+bindcmdaddress $state/server.sock
 CONF
 echo "== config: $state/tempus.conf"
 cat "$state/tempus.conf"
@@ -76,8 +79,40 @@ echo "== tempusctl query localhost --nts --ntsport $ntsport --ca $state/pki/ca.c
 echo "== the same as JSON"
 "$tempusctl" query localhost --nts --ntsport "$ntsport" --ca "$state/pki/ca.crt" --json
 
-echo "== stopping tempusd"
-kill -TERM $pid
-wait $pid || true
+# A second tempusd, the client: it keeps (virtual, -x) time from the server over NTS and with a symmetric
+# key, and one plain-NTP line shows what the default authselectmode does with an unauthenticated source.
+cat > "$state/client.conf" <<CONF
+# Demo client: clock control off (-x), sources on loopback polled every second.
+port 0
+ntstrustedcerts $state/pki/ca.crt
+ntsdumpdir $state/client-nts
+keyfile $state/tempus.keys
+driftfile $state/client.drift
+makestep 0.1 3
+server localhost port $port nts ntsport $ntsport iburst minpoll 0 maxpoll 0
+server 127.0.0.1 port $port key 1 iburst minpoll 0 maxpoll 0
+server ::1 port $port iburst minpoll 0 maxpoll 0
+bindcmdaddress $state/client.sock
+CONF
+echo "== client config: $state/client.conf"
+cat "$state/client.conf"
+echo "== starting tempusd -x -f $state/client.conf (the client)"
+"$tempusd" -x -f "$state/client.conf" 2>"$state/client.log" &
+client=$!
+trap 'kill $pid $client 2>/dev/null || true; wait $pid $client 2>/dev/null || true' EXIT
+ctl() { "$tempusctl" --socket "$state/client.sock" "$@"; }
+echo "== tempusctl waitsync 30 0.01 (up to 30 s)"
+ctl waitsync 30 0.01
+for view in "tracking" "sources -v" "sourcestats" "selectdata -v" "authdata"; do
+  echo "== tempusctl $view"
+  ctl $view
+done
+echo "== tempusctl --socket $state/server.sock serverstats (the server)"
+"$tempusctl" --socket "$state/server.sock" serverstats
+
+echo "== stopping both daemons"
+kill -TERM $pid $client
+wait $pid $client || true
 trap - EXIT
 tail -n 1 "$state/tempusd.log"
+tail -n 1 "$state/client.log"

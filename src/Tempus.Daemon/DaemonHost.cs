@@ -140,8 +140,9 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             }
             catch (ControlServerException e)
             {
-                LogFatal(_logger, e.Message);
-                return 1;
+                // Time service matters more than monitoring: keep running without the socket, and say why.
+                LogControlSocketFailed(_logger, e.Message);
+                _controlServer = null;
             }
         }
 
@@ -543,6 +544,9 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "configuration: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "no control socket, tempusctl cannot reach this daemon: {Reason}")]
+    private static partial void LogControlSocketFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 17, Level = LogLevel.Error, Message = "source {Host}: {Message}")]
     private static partial void LogSourceProblem(ILogger logger, string host, string message);

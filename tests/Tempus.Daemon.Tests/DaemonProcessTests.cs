@@ -80,7 +80,7 @@ public sealed class DaemonProcessTests : IDisposable
         File.SetUnixFileMode(keys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.SetUnixFileMode(clientKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         string config = Path.Combine(_dir, "tempus.conf");
-        File.WriteAllText(config, $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nlocal stratum 5\nkeyfile {keys}\n");
+        File.WriteAllText(config, $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nlocal stratum 5\nkeyfile {keys}\nbindcmdaddress {Path.Combine(_dir, "tempusd.sock")}\n");
         var log = new List<string>();
         using Process daemon = await StartAsync(config, log);
         try

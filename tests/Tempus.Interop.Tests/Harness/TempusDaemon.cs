@@ -30,6 +30,9 @@ public sealed record TempusdOptions
 
     // ntsdumpdir: where the server keeps its cookie master keys (ntskeys) across restarts.
     public string? NtsDumpDirectory { get; init; }
+
+    // More directives (server lines, makestep, ...), appended as given.
+    public IReadOnlyList<string> ExtraLines { get; init; } = [];
 }
 
 // tempusd in the foreground with -x (never touches the clock), configured in chrony syntax with only the
@@ -61,6 +64,9 @@ public sealed class TempusDaemon : IAsyncDisposable
     public int NtsPort { get; }
 
     public string Log => _process.Output;
+
+    // The control socket, for tempusctl --socket.
+    public string SocketPath { get; private init; } = "";
 
     public static async Task<TempusDaemon> StartAsync(PeerPaths paths, ITestOutputHelper output, TempusdOptions options)
     {
@@ -110,12 +116,16 @@ public sealed class TempusDaemon : IAsyncDisposable
             }
         }
 
+        // Each instance has its own control socket, so several can run and tempusctl --socket reaches this one.
+        string socketPath = directory.PathOf("tempusd.sock");
+        lines.Add($"bindcmdaddress {socketPath}");
+        lines.AddRange(options.ExtraLines);
         string configuration = string.Join('\n', lines) + "\n";
         string configPath = directory.WriteFile("tempusd.conf", configuration);
         output.WriteLine($"tempusd.conf:\n{configuration}");
 
         PeerProcess process = PeerProcess.Start("tempusd", tempusd, ["-f", configPath, "-x"]);
-        var daemon = new TempusDaemon(output, directory, process, options.BindAddress, port, ntsPort);
+        var daemon = new TempusDaemon(output, directory, process, options.BindAddress, port, ntsPort) { SocketPath = socketPath };
         try
         {
             // 127.0.0.1:123, and [::1]:123 or ::1:123 for IPv6.

@@ -1,0 +1,199 @@
+using System.Text.Json;
+using Tempus.Interop.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace Tempus.Interop.Tests;
+
+// Issue 4's integration: tempusd (clock control off, -x) as a client synchronizing from chronyd over NTS and
+// from another tempusd over NTS and with a symmetric key, on loopback, and every tempusctl view showing it.
+[Collection(InteropCollectionDefinition.Name)]
+public sealed class DaemonSyncTests : IDisposable
+{
+    private static readonly TimeSpan s_syncWithin = TimeSpan.FromSeconds(60);
+
+    private readonly PeerPaths _paths;
+    private readonly ITestOutputHelper _output;
+    private readonly TempusCtl _ctl;
+    private readonly TestPki _pki = new();
+
+    public DaemonSyncTests(PeerPaths paths, ITestOutputHelper output)
+    {
+        _paths = paths;
+        _output = output;
+        _ctl = new TempusCtl(paths, output);
+    }
+
+    public void Dispose() => _pki.Dispose();
+
+    [Fact(Timeout = 120_000)]
+    public async Task TempusdSynchronizesFromChronydOverNts()
+    {
+        await using ChronydPeer chronyd = await ChronydPeer.StartNtsServerAsync(_paths, _output, _pki.Localhost, localStratum: 5);
+        await using TempusDaemon client = await StartClientAsync(
+            $"ntstrustedcerts {_pki.CaFile}",
+            $"server localhost port {chronyd.Port} nts ntsport {chronyd.NtsPort} iburst minpoll -2 maxpoll -2");
+
+        JsonElement source = await WaitForSelectedAsync(client, "localhost");
+
+        Assert.Equal(5, source.GetProperty("stratum").GetInt32());
+        await AssertTrackingAsync(client, expectedStratum: 6);
+        JsonElement auth = await SourceViewAsync(client, "authdata", "localhost");
+        Assert.Equal("Nts", auth.GetProperty("authentication").GetString());
+        Assert.Equal(8, auth.GetProperty("ntsCookies").GetInt32());
+        Assert.Equal("AES-SIV-CMAC-256", auth.GetProperty("keyType").GetString());
+        Assert.True(auth.GetProperty("lastResponseAuthenticated").GetBoolean(), auth.ToString());
+        await AssertEveryViewShowsAsync(client, "localhost");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task TempusdSynchronizesFromTempusdOverNts()
+    {
+        await using TempusDaemon server = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions
+        {
+            LocalStratum = 4,
+            NtsCertificates = [_pki.Localhost],
+        });
+        await using TempusDaemon client = await StartClientAsync(
+            $"ntstrustedcerts {_pki.CaFile}",
+            $"server localhost port {server.Port} nts ntsport {server.NtsPort} iburst minpoll -2 maxpoll -2");
+
+        JsonElement source = await WaitForSelectedAsync(client, "localhost");
+
+        Assert.Equal(4, source.GetProperty("stratum").GetInt32());
+        await AssertTrackingAsync(client, expectedStratum: 5);
+        JsonElement auth = await SourceViewAsync(client, "authdata", "localhost");
+        Assert.Equal("Nts", auth.GetProperty("authentication").GetString());
+        Assert.Equal(8, auth.GetProperty("ntsCookies").GetInt32());
+        await AssertEveryViewShowsAsync(client, "localhost");
+
+        // The server sees an authenticated client.
+        CommandResult stats = await _ctl.RunAsync("--socket", server.SocketPath, "serverstats", "--json");
+        Assert.Equal(0, stats.ExitCode);
+        using JsonDocument serverStats = JsonDocument.Parse(stats.Stdout);
+        Assert.True(serverStats.RootElement.GetProperty("authenticatedNtpPackets").GetInt64() > 0, stats.Stdout);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task TempusdSynchronizesFromTempusdWithASymmetricKey()
+    {
+        using var directory = new TempDirectory("sk");
+        string keys = directory.WriteFile("tempus.keys", "7 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
+        await using TempusDaemon server = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions { LocalStratum = 4, KeyFile = keys });
+        await using TempusDaemon client = await StartClientAsync(
+            $"keyfile {keys}",
+            $"server 127.0.0.1 port {server.Port} key 7 iburst minpoll -2 maxpoll -2");
+
+        await WaitForSelectedAsync(client, "127.0.0.1");
+
+        await AssertTrackingAsync(client, expectedStratum: 5);
+        JsonElement auth = await SourceViewAsync(client, "authdata", "127.0.0.1");
+        Assert.Equal("SymmetricKey", auth.GetProperty("authentication").GetString());
+        Assert.Equal(7u, auth.GetProperty("keyId").GetUInt32());
+        Assert.Equal(128, auth.GetProperty("keyBits").GetInt32());
+        await AssertEveryViewShowsAsync(client, "127.0.0.1");
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task APlainSourceBesideAnNtsSourceNeverSteersUnderTheDefaultAuthSelectMode()
+    {
+        await using TempusDaemon server = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions
+        {
+            LocalStratum = 4,
+            NtsCertificates = [_pki.Localhost],
+        });
+        await using TempusDaemon client = await StartClientAsync(
+            $"ntstrustedcerts {_pki.CaFile}",
+            $"server localhost port {server.Port} nts ntsport {server.NtsPort} iburst minpoll -2 maxpoll -2",
+            $"server 127.0.0.1 port {server.Port} iburst minpoll -2 maxpoll -2");
+
+        await WaitForSelectedAsync(client, "localhost");
+
+        JsonElement plain = await SourceViewAsync(client, "selectdata", "127.0.0.1");
+        Assert.Equal("Unauthenticated", plain.GetProperty("status").GetString());
+        Assert.Contains("cannot steer the clock", plain.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
+        CommandResult text = await _ctl.RunAsync("--socket", client.SocketPath, "selectdata", "-v");
+        Assert.Contains("A 127.0.0.1", text.Stdout, StringComparison.Ordinal);
+    }
+
+    private Task<TempusDaemon> StartClientAsync(params string[] lines) =>
+        TempusDaemon.StartAsync(_paths, _output, new TempusdOptions { LocalStratum = 10, ExtraLines = lines });
+
+    private async Task<JsonElement> WaitForSelectedAsync(TempusDaemon client, string name)
+    {
+        JsonElement? last = null;
+        var deadline = DateTime.UtcNow + s_syncWithin;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await TrySourceAsync(client, "sources", name);
+            if (last is { } source && source.GetProperty("status").GetString() == "Selected")
+            {
+                return source;
+            }
+
+            await Task.Delay(500);
+        }
+
+        CommandResult sources = await _ctl.RunAsync("--socket", client.SocketPath, "sources", "-v");
+        CommandResult auth = await _ctl.RunAsync("--socket", client.SocketPath, "authdata");
+        throw new InteropSetupException($"tempusd did not select {name} within {s_syncWithin.TotalSeconds:F0} s; last: {last}\n{sources}\n{auth}\ntempusd log:\n{client.Log}");
+    }
+
+    private async Task<JsonElement?> TrySourceAsync(TempusDaemon client, string view, string name)
+    {
+        CommandResult result = await _ctl.RunAsync("--socket", client.SocketPath, view, "--json");
+        if (result.ExitCode != 0)
+        {
+            return null;
+        }
+
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        foreach (JsonElement source in document.RootElement.EnumerateArray())
+        {
+            if (source.GetProperty("name").GetString() == name)
+            {
+                return source.Clone();
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<JsonElement> SourceViewAsync(TempusDaemon client, string view, string name) =>
+        await TrySourceAsync(client, view, name) ?? throw new InteropSetupException($"tempusctl {view} --json shows no source {name}");
+
+    private async Task AssertTrackingAsync(TempusDaemon client, int expectedStratum)
+    {
+        CommandResult result = await _ctl.RunAsync("--socket", client.SocketPath, "tracking", "--json");
+        Assert.Equal(0, result.ExitCode);
+        using JsonDocument document = JsonDocument.Parse(result.Stdout);
+        JsonElement tracking = document.RootElement;
+        Assert.True(tracking.GetProperty("isSynchronized").GetBoolean(), result.Stdout);
+        Assert.Equal(expectedStratum, tracking.GetProperty("stratum").GetInt32());
+        // Server and client share this machine's clock: whatever tempusd believes, it must be close to zero.
+        Assert.InRange(tracking.GetProperty("lastOffset").GetDouble(), -0.01, 0.01);
+        Assert.InRange(tracking.GetProperty("systemTimeOffset").GetDouble(), -0.01, 0.01);
+    }
+
+    // Every chronyc-style view answers and names the source, in text, -c CSV and JSON.
+    private async Task AssertEveryViewShowsAsync(TempusDaemon client, string name)
+    {
+        foreach (string[] view in new[] { ["sources", "-v"], ["sourcestats", "-v"], ["selectdata", "-v"], ["authdata", "-v"], ["ntpdata"] })
+        {
+            foreach (string[] format in new[] { Array.Empty<string>(), ["-c"], ["--json"] })
+            {
+                CommandResult result = await _ctl.RunAsync(["--socket", client.SocketPath, .. view, .. format]);
+                Assert.True(result.ExitCode == 0, result.ToString());
+                Assert.Contains(view[0] == "ntpdata" && format.Length == 0 ? "Remote address" : name, result.Stdout, StringComparison.Ordinal);
+            }
+        }
+
+        foreach (string view in new[] { "tracking", "activity" })
+        {
+            CommandResult result = await _ctl.RunAsync("--socket", client.SocketPath, view);
+            Assert.True(result.ExitCode == 0, result.ToString());
+        }
+
+        CommandResult wait = await _ctl.RunAsync("--socket", client.SocketPath, "waitsync", "5", "0.01");
+        Assert.True(wait.ExitCode == 0, wait.ToString());
+    }
+}
