@@ -354,7 +354,7 @@ public sealed partial class NtpSource : IMeasuredSource
 
         if (header.IsKissOfDeath)
         {
-            return ProcessKiss(header, localNowNs);
+            return ProcessKiss(header);
         }
 
         // Test 3: the server's timestamps are set and in order. Test 6: the server is synchronized. Test 7: the header
@@ -690,9 +690,8 @@ public sealed partial class NtpSource : IMeasuredSource
 
     private static long PollToNs(int poll) => poll >= 0 ? NanosecondsPerSecond << poll : NanosecondsPerSecond >> -poll;
 
-    private SourceResponseOutcome ProcessKiss(in NtpPacketHeader header, long localNowNs)
+    private SourceResponseOutcome ProcessKiss(in NtpPacketHeader header)
     {
-        _ = localNowNs;
         uint code = header.ReferenceId;
         LastKissCode = KissCode.Format(code);
         SetTests(true, true, true, true, false, true, true);

@@ -134,6 +134,49 @@ public sealed class ClockFilterTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Fact]
+    public void AStepCorrectionMovesTheKeptSamplesSoTheNextIsNotASpike()
+    {
+        var filter = new ClockFilter(Precision);
+        for (int i = 1; i <= 4; i++)
+        {
+            filter.Add(Sample(i, 0.5, 0.010), Poll);
+        }
+
+        // The clock is stepped forward by the 0.5 s it was behind: kept samples move onto the new timescale.
+        filter.ApplyCorrection(4_000_000_000, 0, 0.5);
+
+        Assert.Equal(0, filter.Last.Sample.Offset, 12);
+        Assert.Equal(4_500_000_000, filter.Last.Sample.LocalTimeNs);
+        ClockFilterResult r = filter.Add(Sample(5, 0.0, 0.008), Poll);
+        Assert.Equal(ClockFilterOutcome.Used, r.Outcome);
+    }
+
+    [Fact]
+    public void WithoutTheCorrectionTheSameSampleIsASpike()
+    {
+        var filter = new ClockFilter(Precision);
+        for (int i = 1; i <= 4; i++)
+        {
+            filter.Add(Sample(i, 0.5, 0.010), Poll);
+        }
+
+        Assert.Equal(ClockFilterOutcome.Spike, filter.Add(Sample(5, 0.0, 0.008), Poll).Outcome);
+    }
+
+    [Fact]
+    public void AFrequencyCorrectionShiftsOlderSamplesMore()
+    {
+        var filter = new ClockFilter(Precision);
+        filter.Add(Sample(100, 0.001, 0.010), Poll);
+
+        // 10 ppm faster from t = 200 s: the sample 100 s earlier would have read 1 ms less, so its offset is 1 ms more.
+        filter.ApplyCorrection(200_000_000_000, 10, 0);
+
+        Assert.Equal(0.002, filter.Last.Sample.Offset, 12);
+        Assert.Equal(100_000_000_000 - 1_000_000, filter.Last.Sample.LocalTimeNs);
+    }
+
     private static NtpSample Sample(double seconds, double offset, double delay, double dispersion = 1e-5) =>
         new((long)(seconds * 1e9), offset, delay, dispersion, 0.001, 0.001, 2, LeapIndicator.NoWarning);
 }
