@@ -621,8 +621,6 @@ public static partial class ConfigParser
 
         public IReadOnlyList<ConfigError> Errors => _errors;
 
-        public int Depth => _fileStack.Count - 1;
-
         /// <summary>Where <c>minsources</c> was last set, for the warning about unreachable values.</summary>
         public (string FileName, int Line)? MinSourcesSite { get; set; }
 
@@ -649,6 +647,7 @@ public static partial class ConfigParser
 
         public void ParseText(string text, string fileName, FileKind kind)
         {
+            Config.ConfigurationFiles.Add(Path.GetFullPath(fileName));
             _fileStack.Add(Path.GetFullPath(fileName));
             try
             {

@@ -148,6 +148,13 @@ public sealed class TempusConfiguration
     /// </summary>
     public List<ConfigError> Warnings { get; } = new();
 
+    /// <summary>
+    /// Every file the configuration was read from, in reading order: the main file, then the files of
+    /// <c>include</c>, <c>confdir</c> and <c>sourcedir</c> (full paths). What the audit checks for permissions and
+    /// what a reload has to re-read.
+    /// </summary>
+    public List<string> ConfigurationFiles { get; } = new();
+
     /// <summary>True when this configuration runs an NTS-KE server.</summary>
     public bool IsNtsServer => NtsServerCertificates.Count > 0;
 }

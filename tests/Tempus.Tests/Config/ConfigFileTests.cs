@@ -145,6 +145,9 @@ public sealed class ConfigFileTests : IDisposable
         Write("usr/notes.txt", "not a directive\n");
         TempusConfiguration config = CheckOk("confdir etc usr absent\n");
         Assert.Equal(["etc-site.example.net", "usr-vendor.example.net", "etc-local.example.net"], Hosts(config));
+        Assert.Equal(
+            ["tempus.conf", "etc/10-site.conf", "usr/20-vendor.conf", "etc/30-local.conf"],
+            config.ConfigurationFiles.Select(f => Path.GetRelativePath(_root, f)));
     }
 
     [Fact]
@@ -173,6 +176,9 @@ public sealed class ConfigFileTests : IDisposable
         TempusConfiguration config = CheckOk("sourcedir dhcp\nsourcedir static /nonexistent/tempus-dhcp\nserver main.example.net\n");
 
         Assert.Equal(["main.example.net", "static-a.example.net", "dhcp-eth0.example.net", "dhcp-wlan0.example.net"], Hosts(config));
+        Assert.Equal(
+            [Path.Combine(_root, "tempus.conf"), Path.Combine(_root, "static", "a.sources"), Path.Combine(_root, "dhcp", "eth0.sources"), Path.Combine(_root, "dhcp", "wlan0.sources")],
+            config.ConfigurationFiles);
         Assert.Equal([Path.Combine(_root, "dhcp"), Path.Combine(_root, "static"), "/nonexistent/tempus-dhcp"], config.SourceDirectories);
         SourceDefinition fromFile = config.Sources[1];
         Assert.Equal(Path.Combine(_root, "static", "a.sources"), fromFile.FileName);
