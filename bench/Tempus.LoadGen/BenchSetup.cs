@@ -101,15 +101,19 @@ internal sealed class BenchSetup : IDisposable
         try
         {
             using Process process = Process.Start(info) ?? throw new BenchmarkException($"cannot run {Options.TempusdPath}");
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
+            Task<string> output = process.StandardOutput.ReadToEndAsync();
+            Task<string> error = process.StandardError.ReadToEndAsync();
             if (!process.WaitForExit(30_000))
             {
                 process.Kill();
                 throw new BenchmarkException($"{Options.TempusdPath} --check-config did not finish within 30 s");
             }
 
-            return process.ExitCode == 0;
+            // A directive tempusd reads but ignores comes back as a warning naming it: not shared either.
+            string name = directive.Split(' ')[0];
+            return process.ExitCode == 0
+                && !output.Result.Contains(name, StringComparison.Ordinal)
+                && !error.Result.Contains(name, StringComparison.Ordinal);
         }
         catch (System.ComponentModel.Win32Exception e)
         {

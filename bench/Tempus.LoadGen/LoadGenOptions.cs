@@ -21,6 +21,8 @@ internal sealed class LoadGenOptions
           --ke-concurrency N   parallel NTS-KE exchanges (default 8)
           --clientloglimit B   clientloglimit for both servers (default 524288, chrony's default)
           --pin                pin each server to the last CPU and the load generator to the others
+          --nice N             run both servers and the generator at nice N, and this session's scheduler
+                               autogroup too, restored at the end (e.g. -10 on a busy machine; root only below 0)
           --only NAME          measure only tempus or only chrony (no ratios)
           -h, --help           this text
         Ends with: ratios tempus/chrony: plain=X symmetric=Y nts=Z ntske=W
@@ -50,6 +52,9 @@ internal sealed class LoadGenOptions
 
     /// <summary>The CPU the servers are pinned to with --pin (the last one).</summary>
     public int? PinServerCpu => Pin ? Environment.ProcessorCount - 1 : null;
+
+    /// <summary>The nice value for both servers and the generator's threads; 0 leaves priorities alone.</summary>
+    public int Nice { get; private set; }
 
     public string? Only { get; private set; }
 
@@ -101,6 +106,9 @@ internal sealed class LoadGenOptions
                     break;
                 case "--clientloglimit":
                     options.ClientLogLimit = (int)Number(args, ref i, 0, 1 << 30);
+                    break;
+                case "--nice":
+                    options.Nice = (int)Number(args, ref i, -20, 19);
                     break;
                 case "--pin":
                     options.Pin = true;

@@ -34,6 +34,15 @@ internal static unsafe partial class Posix
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
+    [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
+    private static partial int SetPriority(int which, uint who, int priority);
+
+    /// <summary>
+    /// Sets the calling thread's nice value (Linux applies setpriority(PRIO_PROCESS, 0) to the calling thread only;
+    /// threads it creates later inherit it). Returns the errno, 0 on success.
+    /// </summary>
+    internal static int SetThreadNice(int nice) => SetPriority(0, 0, nice) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     [LibraryImport("libc", EntryPoint = "sysconf")]
     private static partial long Sysconf(int name);
 

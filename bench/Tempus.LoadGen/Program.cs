@@ -44,6 +44,16 @@ void Cancel(PosixSignalContext context)
 using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
 using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
 
+if (options.Nice != 0 && Posix.SetThreadNice(options.Nice) is int errno and not 0)
+{
+    Console.Error.WriteLine($"tempus-loadgen: --nice {options.Nice}: setpriority failed with errno {errno} (below 0 needs root)");
+    return 2;
+}
+
+// With the kernel's autogroup scheduling, nice only ranks threads inside their session's group; the group itself
+// competes with other sessions at its own nice (/proc/self/autogroup). Set it too, and put it back at the end.
+string? previousAutogroupNice = options.Nice == 0 ? null : Autogroup.SetNice(options.Nice);
+
 if (options.Pin)
 {
     // Threads inherit the affinity of the thread that creates them: set it before the sender and receiver exist.
@@ -61,6 +71,8 @@ try
     Console.WriteLine(options.Pin
         ? $"pinning: each server on CPU {options.PinServerCpu} (taskset), the generator on the others"
         : "pinning: none, for either server (the kernel schedules server, generator and other work on any CPU)");
+    Console.WriteLine($"priority: {(options.Nice == 0 ? "default nice 0" : $"nice {options.Nice}")} for both servers and the generator; " +
+        "both daemons run from start to end, but only one is under load at a time, kind by kind (tempus, then chrony)");
     Console.WriteLine($"same settings for both: bindaddress/allow 127.0.0.1, local stratum {BenchSetup.LocalStratum}, key {BenchSetup.KeyId} AES128 ({setup.KeyFile}), " +
         "NTS-KE certificate from a private CA, no ratelimit/ntsratelimit, " +
         (setup.ClientLogLimitShared ? $"clientloglimit {options.ClientLogLimit}" : "no clientloglimit line (tempusd does not know it; chrony keeps its default 524288)"));
@@ -69,20 +81,12 @@ try
         "(a response counts if it is mode 4, not a kiss-o'-death, long enough for its authentication, and echoes one of our transmit timestamps; " +
         "three exchanges per kind are first checked fully, MAC and NTS authenticator included)");
 
-    ServerResult? tempus = null;
-    ServerResult? chrony = null;
     RequestPool plain = RequestPool.Plain(LoadGenOptions.PoolSize);
     RequestPool symmetric = RequestPool.Symmetric(LoadGenOptions.PoolSize, setup.Key);
-    if (options.Only != "chrony")
-    {
-        tempus = await ServerBenchmark.RunAsync("tempus", setup, plain, symmetric, cancellation.Token);
-    }
-
-    if (options.Only != "tempus")
-    {
-        chrony = await ServerBenchmark.RunAsync("chrony", setup, plain, symmetric, cancellation.Token);
-    }
-
+    string[] names = options.Only is string only ? [only] : ["tempus", "chrony"];
+    IReadOnlyList<ServerResult> results = await ServerBenchmark.RunAsync(names, setup, plain, symmetric, cancellation.Token);
+    ServerResult? tempus = results.FirstOrDefault(r => r.Name == "tempus");
+    ServerResult? chrony = results.FirstOrDefault(r => r.Name == "chrony");
     Report.Print(tempus, chrony);
     Console.WriteLine($"whole run: {total.Elapsed.TotalSeconds:F0} s; load average at end {ProcStats.LoadAverage()}");
     Console.WriteLine(tempus is not null && chrony is not null
@@ -99,6 +103,10 @@ catch (BenchmarkException e)
 {
     Console.Error.WriteLine($"tempus-loadgen: {e.Message}");
     return 1;
+}
+finally
+{
+    Autogroup.Restore(previousAutogroupNice);
 }
 
 static string CpuModel()

@@ -89,6 +89,12 @@ internal sealed class ServerUnderTest : IDisposable
             string configPath = arguments[^1];
             File.WriteAllText(configPath, configuration);
 
+            if (setup.Options.Nice != 0)
+            {
+                arguments.InsertRange(0, ["-n", setup.Options.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture), program]);
+                program = "/usr/bin/nice";
+            }
+
             if (setup.Options.PinServerCpu is int cpu)
             {
                 arguments.InsertRange(0, ["-c", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), program]);

@@ -14,7 +14,7 @@ namespace Tempus.LoadGen;
 /// <param name="Invalid">Datagrams received that were not valid responses to our requests.</param>
 /// <param name="ServerCpuSeconds">Server CPU time (process tree) over the step and its drain.</param>
 /// <param name="GeneratorCpuSeconds">This process's CPU time over the step.</param>
-/// <param name="OtherCpuSeconds">CPU time of everything else on the machine over the step.</param>
+/// <param name="OtherCpuSeconds">CPU time of every other process on the machine over the step (interrupts and softirqs not counted).</param>
 /// <param name="ServerSocketDrops">Datagrams the kernel dropped at the server's full socket.</param>
 /// <param name="GeneratorSocketDrops">Responses the kernel dropped at our full sockets.</param>
 internal readonly record struct StepResult(
@@ -48,6 +48,7 @@ internal sealed unsafe class UdpLoad : IDisposable
     private readonly Socket[] _sockets;
     private readonly HashSet<int> _localPorts = [];
     private readonly int _serverPort;
+    private readonly int _nice;
     private readonly Interop.Libc.MMsgHdr[] _receiveMessages;
     private readonly Interop.Libc.IoVec[] _receiveVectors;
     private readonly byte[] _receiveBuffer;
@@ -57,9 +58,10 @@ internal sealed unsafe class UdpLoad : IDisposable
     private long _invalid;
     private int _next;
 
-    public UdpLoad(RequestPool pool, IPEndPoint server, int socketCount)
+    public UdpLoad(RequestPool pool, IPEndPoint server, int socketCount, int nice)
     {
         _pool = pool;
+        _nice = nice;
         _serverPort = server.Port;
         _sockets = new Socket[socketCount];
         try
@@ -160,6 +162,7 @@ internal sealed unsafe class UdpLoad : IDisposable
     private (long Sent, double Seconds) Send(double rate, TimeSpan duration, CancellationToken cancellationToken)
     {
         Posix.SetTightTimerSlack();
+        _ = Posix.SetThreadNice(_nice);
         int minBatch = (int)Math.Clamp(rate * 100e-6, 1, Batch);
         long start = Stopwatch.GetTimestamp();
         long end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
@@ -206,6 +209,7 @@ internal sealed unsafe class UdpLoad : IDisposable
     private void ReceiveLoop()
     {
         Posix.SetTightTimerSlack();
+        _ = Posix.SetThreadNice(_nice);
         Posix.PollFd[] fds = GC.AllocateArray<Posix.PollFd>(_sockets.Length, pinned: true);
         for (int i = 0; i < _sockets.Length; i++)
         {
