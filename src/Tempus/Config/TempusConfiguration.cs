@@ -115,7 +115,7 @@ public sealed class TempusConfiguration
     /// and any other value is accepted for compatibility and ignored with a warning.</summary>
     public int CommandPort { get; set; } = 323;
 
-    /// <summary>What <c>log</c> asked for (measurements, statistics, tracking, rtc, refclocks, tempcomp, rawmeasurements).</summary>
+    /// <summary>What <c>log</c> asked for (measurements, rawmeasurements, refclocks, rtc, selection, statistics, tempcomp, tracking), lower case.</summary>
     public HashSet<string> LogKinds { get; } = new(StringComparer.Ordinal);
 
     /// <summary><c>logdir</c>: where the <c>log</c> files go; null = no log files.</summary>
