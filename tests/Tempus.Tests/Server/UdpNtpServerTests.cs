@@ -181,7 +181,7 @@ public sealed class UdpNtpServerTests : IDisposable
         NtpServerEngine engine = Engine(log);
         using var server = new UdpNtpServer(engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance);
         server.Start();
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 300 };
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = 150 };
         byte[] buffer = new byte[256];
         int answered = 0;
         for (int i = 0; i < 40; i++)
@@ -271,13 +271,13 @@ public sealed class UdpNtpServerTests : IDisposable
     }
 
     [Theory]
-    [InlineData("192.0.2.7", true)]
-    [InlineData("2001:db8::9", true)]
-    public void SocketAddressesMapToTheEngineKeys(string text, bool ok)
+    [InlineData("192.0.2.7")]
+    [InlineData("2001:db8::9")]
+    public void SocketAddressesMapToTheEngineKeys(string text)
     {
         IPAddress address = IPAddress.Parse(text);
         byte[] sockaddr = new IPEndPoint(address, 123).Serialize().Buffer.ToArray();
-        Assert.Equal(ok, UdpNtpServer.TryGetAddress(sockaddr, out UInt128 key));
+        Assert.True(UdpNtpServer.TryGetAddress(sockaddr, out UInt128 key));
         Assert.Equal(ClientLog.ToMapped(address), key);
         Assert.False(UdpNtpServer.TryGetAddress([1, 0, 0, 0], out _));
     }
