@@ -475,4 +475,61 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
         Assert.Equal(new[] { "127.0.0.1" }, _removed.ToArray());
         Assert.Null(manager.GetStatus(kept));
     }
+
+    [Fact]
+    public async Task AnNtsPoolMemberRunsNtsKeWithItsAddressAndThePoolNameForTheCertificate()
+    {
+        await using var server = new NtsServer(_pki.Localhost);
+        TempusConfiguration configuration = NtsConfiguration(server);
+        configuration.Sources[0] = configuration.Sources[0] with { Kind = SourceKind.Pool };
+        await using SourceManager manager = Create(configuration);
+        await manager.StartAsync(CancellationToken.None);
+
+        await NtsKe.EventuallyAsync(() => Updates("127.0.0.1") >= 2, "the pool member got NTS samples");
+
+        NtpSource member = manager.Sources.Single(s => s.Name == "127.0.0.1");
+        SourceNetworkStatus status = manager.GetStatus(member)!;
+        Assert.Equal($"127.0.0.1:{server.Ke.Port()}", status.NtsKeServer);
+        Assert.Equal("localhost", status.Pool);
+        Assert.Equal(SourceAuthentication.Nts, Report(member).Authentication);
+    }
+
+    [Fact]
+    public async Task AnNtsSessionOlderThanNtsrefreshIsReplacedByANewKeyExchange()
+    {
+        await using var server = new NtsServer(_pki.Localhost);
+        TempusConfiguration configuration = NtsConfiguration(server);
+        configuration.NtsRefreshSeconds = 1;
+        await using SourceManager manager = Create(configuration);
+        await manager.StartAsync(CancellationToken.None);
+        NtpSource source = Single(manager);
+
+        await NtsKe.EventuallyAsync(() => manager.GetStatus(source)!.NtsKeyExchanges >= 2, "a second key exchange ran after ntsrefresh");
+        Assert.True(server.Ke.Counters.HandshakesCompleted >= 2);
+    }
+
+    [Fact]
+    public async Task TheSourceSocketReceivesOnlyFromItsServerAddressAndPort()
+    {
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var socket = SourceSocket.Open((IPEndPoint)server.LocalEndPoint!, RealtimeClock.Instance);
+        Assert.Equal(IPAddress.Loopback, socket.Local.Address);
+
+        using (var intruder = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            intruder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            intruder.SendTo(new byte[] { 1, 2, 3 }, socket.Local);
+        }
+
+        server.SendTo(new byte[] { 9, 9, 9, 9 }, socket.Local);
+        byte[] buffer = new byte[2048];
+        using var timeout = new CancellationTokenSource(NtsKe.TestTimeout);
+        ReceivedDatagram datagram = await socket.ReceiveAsync(buffer, timeout.Token);
+
+        // The connected socket never delivered the intruder's datagram, sent first.
+        Assert.Equal(4, datagram.Length);
+        Assert.Equal(9, buffer[0]);
+        Assert.Equal(socket.KernelTimestamps, datagram.KernelTimestamp);
+    }
 }
