@@ -413,7 +413,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             NtpResponsesSent = counters?.Responded ?? 0,
             NtsKeConnectionsAccepted = _keServer?.Counters.ConnectionsAccepted ?? 0,
             NtsKeConnectionsDropped = _keServer?.Counters.ConnectionsRejected ?? 0,
-            AuthenticatedNtpPackets = counters?.Authenticated ?? 0,
+            AuthenticatedNtpPackets = (counters?.Authenticated ?? 0) + (counters?.NtsAuthenticated ?? 0),
             NtsNaks = counters?.NtsNaksSent ?? 0,
         };
         return Task.FromResult(report);

@@ -169,21 +169,26 @@ public sealed class DaemonSyncTests : IDisposable
         JsonElement tracking = document.RootElement;
         Assert.True(tracking.GetProperty("isSynchronized").GetBoolean(), result.Stdout);
         Assert.Equal(expectedStratum, tracking.GetProperty("stratum").GetInt32());
-        // Server and client share this machine's clock: whatever tempusd believes, it must be close to zero.
-        Assert.InRange(tracking.GetProperty("lastOffset").GetDouble(), -0.01, 0.01);
-        Assert.InRange(tracking.GetProperty("systemTimeOffset").GetDouble(), -0.01, 0.01);
+        // Server and client share this machine's clock, so the true offset is 0 and whatever tempusd believes is
+        // measurement noise: loopback under a loaded CI machine can add tens of milliseconds, not seconds.
+        double lastOffset = tracking.GetProperty("lastOffset").GetDouble();
+        double systemTime = tracking.GetProperty("systemTimeOffset").GetDouble();
+        Assert.True(Math.Abs(lastOffset) < 0.1 && Math.Abs(systemTime) < 0.1, $"offsets far from 0 on a shared clock: {result.Stdout}\n{client.Log}");
     }
 
     // Every chronyc-style view answers and names the source, in text, -c CSV and JSON.
     private async Task AssertEveryViewShowsAsync(TempusDaemon client, string name)
     {
-        foreach (string[] view in new[] { ["sources", "-v"], ["sourcestats", "-v"], ["selectdata", "-v"], ["authdata", "-v"], ["ntpdata"] })
+        string[][] views = [["sources", "-v"], ["sourcestats", "-v"], ["selectdata", "-v"], ["authdata", "-v"], ["ntpdata"]];
+        string[][] formats = [[], ["-c"], ["--json"]];
+        foreach (string[] view in views)
         {
-            foreach (string[] format in new[] { Array.Empty<string>(), ["-c"], ["--json"] })
+            foreach (string[] format in formats)
             {
                 CommandResult result = await _ctl.RunAsync(["--socket", client.SocketPath, .. view, .. format]);
                 Assert.True(result.ExitCode == 0, result.ToString());
-                Assert.Contains(view[0] == "ntpdata" && format.Length == 0 ? "Remote address" : name, result.Stdout, StringComparison.Ordinal);
+                // ntpdata and the CSV lines give the address (as chronyc -n does); the others name the source as configured.
+                Assert.Contains(view[0] == "ntpdata" || format is ["-c"] ? "127.0.0.1" : name, result.Stdout, StringComparison.Ordinal);
             }
         }
 
