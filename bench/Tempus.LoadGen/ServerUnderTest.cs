@@ -69,12 +69,13 @@ internal sealed class ServerUnderTest : IDisposable
             var lines = new List<string>();
             string program;
             List<string> arguments;
+            // Each daemon gets its own command socket (and chronyd its own pidfile) in its directory, so neither meets
+            // a system daemon's or another test's; no UDP command port.
+            lines.Add($"bindcmdaddress {Path.Combine(directory, name == "chrony" ? "chronyd.sock" : "tempusd.sock")}");
+            lines.Add("cmdport 0");
             if (name == "chrony")
             {
-                // chronyd needs its own pidfile and command socket so it never meets a system chronyd's.
                 lines.Add($"pidfile {Path.Combine(directory, "chronyd.pid")}");
-                lines.Add($"bindcmdaddress {Path.Combine(directory, "chronyd.sock")}");
-                lines.Add("cmdport 0");
                 program = setup.Options.ChronydPath;
                 arguments = ["-x", "-u", "root", "-d", "-f", Path.Combine(directory, "chrony.conf")];
             }
