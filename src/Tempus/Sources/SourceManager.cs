@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tempus.Auth;
@@ -58,9 +59,9 @@ public sealed partial class SourceManager : IAsyncDisposable
     private readonly Func<long> _clockUpdates;
     private readonly object _syncRoot;
     private readonly ILogger _logger;
-    private readonly KeyRing? _keys;
-    private readonly bool _ownsKeys;
-    private readonly string? _keyFileError;
+    private KeyRing? _keys;
+    private bool _ownsKeys;
+    private string? _keyFileError;
     private readonly NtsSessionStore? _store;
     private readonly NtsKeClient _keClient;
     private readonly List<Entry> _entries = [];
@@ -76,7 +77,11 @@ public sealed partial class SourceManager : IAsyncDisposable
     /// <param name="clockUpdates">How many times the clock has been updated so far (for <c>nocerttimecheck N</c>).</param>
     /// <param name="syncRoot">The lock held around every call into a source and every event.</param>
     /// <param name="logger">Where resolution, NTS-KE and pool changes are logged.</param>
-    /// <param name="keys">The key ring of <c>keyfile</c> with <c>trustedkey</c> applied; loaded from the configuration when null.</param>
+    /// <param name="keys">
+    /// The key ring of <c>keyfile</c> with <c>trustedkey</c> applied, which must outlive the manager (disposing a ring
+    /// wipes its keys, which the sources sign with); when null the manager loads its own from the configuration the
+    /// first time a symmetric-key source needs it, and disposes it with itself.
+    /// </param>
     public SourceManager(TempusConfiguration configuration, ISystemClock clock, Func<long> clockUpdates, object syncRoot, ILogger? logger = null, KeyRing? keys = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -90,23 +95,7 @@ public sealed partial class SourceManager : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _keClient = new NtsKeClient(_logger, clock);
         _store = configuration.NtsDumpDirectory is { Length: > 0 } dir ? new NtsSessionStore(dir) : null;
-        if (keys is not null)
-        {
-            _keys = keys;
-        }
-        else if (configuration.KeyFile is { Length: > 0 } keyFile && configuration.Sources.Any(s => s.Authentication == Selection.SourceAuthentication.SymmetricKey))
-        {
-            try
-            {
-                _keys = KeyRing.Load(keyFile, new List<KeyFileWarning>());
-                _keys.SetTrustedKeys(configuration.TrustedKeys);
-                _ownsKeys = true;
-            }
-            catch (KeyFileException e)
-            {
-                _keyFileError = e.Message;
-            }
-        }
+        _keys = keys;
     }
 
     /// <summary>Raised (under the lock) after each response that gave a sample: the daemon runs its synchronization engine.</summary>
@@ -449,6 +438,7 @@ public sealed partial class SourceManager : IAsyncDisposable
         SymmetricKey? key = null;
         if (!definition.Nts && definition.KeyId is uint id)
         {
+            LoadKeysOnce();
             string? error = _keys is null
                 ? _keyFileError is null
                     ? $"{Where(definition)}{kind} {definition.Host} uses key {id}, but no keyfile is configured: add 'keyfile PATH' or remove 'key {id}'"
@@ -472,6 +462,26 @@ public sealed partial class SourceManager : IAsyncDisposable
         }
 
         return entry;
+    }
+
+    /// <summary>Loads <c>keyfile</c> with <c>trustedkey</c> the first time a symmetric-key source needs it (when the daemon gave no ring).</summary>
+    private void LoadKeysOnce()
+    {
+        if (_keys is not null || _keyFileError is not null || _configuration.KeyFile is not { Length: > 0 } keyFile)
+        {
+            return;
+        }
+
+        try
+        {
+            _keys = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+            _keys.SetTrustedKeys(_configuration.TrustedKeys);
+            _ownsKeys = true;
+        }
+        catch (KeyFileException e)
+        {
+            _keyFileError = e.Message;
+        }
     }
 
     private void Problem(SourceDefinition definition, string message)
@@ -597,7 +607,8 @@ public sealed partial class SourceManager : IAsyncDisposable
     }
 
     /// <summary>One step of a source's life: whatever it needs next (address, NTS session, socket, a poll); returns how long to wait before the next step.</summary>
-    private async Task<TimeSpan> StepAsync(Slot slot, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TimeSpan> StepAsync(Slot slot, CancellationToken cancellationToken)
     {
         NtpSource source = slot.Source;
         SourceDefinition definition = slot.Entry.Definition;
@@ -687,7 +698,8 @@ public sealed partial class SourceManager : IAsyncDisposable
     }
 
     /// <summary>One request and its response (or timeout); false when the source had nothing to send.</summary>
-    private async Task<bool> PollAsync(Slot slot, SourceSocket socket, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> PollAsync(Slot slot, SourceSocket socket, CancellationToken cancellationToken)
     {
         NtpSource source = slot.Source;
         int length;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Tempus.Clock;
 using Tempus.Protocol;
 
@@ -69,6 +70,7 @@ internal sealed class SourceSocket : IDisposable
     /// it with its kernel timestamp. Socket errors (ICMP port unreachable on the connected socket) surface as
     /// <see cref="SocketException"/>.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReceivedDatagram> ReceiveAsync(byte[] buffer, CancellationToken cancellationToken)
     {
         while (true)
