@@ -312,8 +312,6 @@ public sealed partial class ControlServer : IAsyncDisposable
                     {
                         _connections.Remove(t);
                     }
-
-                    _slots.Release();
                 },
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
@@ -323,7 +321,20 @@ public sealed partial class ControlServer : IAsyncDisposable
 
     private async Task ServeAsync(Socket client, CancellationToken stop)
     {
-        await Task.Yield();
+        try
+        {
+            await Task.Yield();
+            await ServeConnectionAsync(client, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Released inside the task StopAsync awaits, so no release can run after DisposeAsync.
+            _slots.Release();
+        }
+    }
+
+    private async Task ServeConnectionAsync(Socket client, CancellationToken stop)
+    {
         using var stream = new NetworkStream(client, ownsSocket: true);
         PeerCredentials peer;
         try
