@@ -49,6 +49,12 @@ public static partial class ConfigParser
             c.Selection = c.Selection with { CombineLimit = Directive.ParseDouble(d.Arguments[0], 0, double.MaxValue, "limit") };
         },
         ["confdir"] = ParseConfDir,
+        ["maxjitter"] = (c, d) =>
+        {
+            // chrony: sources whose jitter exceeds this are not selectable ('~'); default 1 s.
+            d.ExpectArguments(1, 1);
+            c.Selection = c.Selection with { MaxJitter = Directive.ParseDouble(d.Arguments[0], 1e-9, double.MaxValue, "jitter") };
+        },
         ["cryptonak"] = (c, d) =>
         {
             d.ExpectArguments(0, 0);
@@ -229,7 +235,7 @@ public static partial class ConfigParser
     private static readonly HashSet<string> s_unsupported = new(StringComparer.Ordinal)
     {
         "bindacqaddress", "bindacqdevice", "binddevice", "bindcmddevice", "broadcast", "clockprecision",
-        "fallbackdrift", "maxjitter", "maxstratum", "minstratum", "ntpsigndsocket", "ntsaeads", "refclock", "tempcomp",
+        "fallbackdrift", "maxstratum", "minstratum", "ntpsigndsocket", "ntsaeads", "refclock", "tempcomp",
     };
 
     /// <summary>Directive names offered by "did you mean", in a fixed order.</summary>

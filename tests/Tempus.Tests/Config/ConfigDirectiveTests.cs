@@ -111,7 +111,8 @@ public sealed class ConfigDirectiveTests
     [Fact]
     public void SelectionDirectivesAreRead()
     {
-        SelectionOptions s = ParseOk("minsources 2\nmaxdistance 1.5\ncombinelimit 0\nserver a.example.net\nserver b.example.net\n").Selection;
+        SelectionOptions s = ParseOk("minsources 2\nmaxdistance 1.5\ncombinelimit 0\nmaxjitter 0.25\nserver a.example.net\nserver b.example.net\n").Selection;
+        Assert.Equal(0.25, s.MaxJitter);
         Assert.Equal(2, s.MinSources);
         Assert.Equal(1.5, s.MaxDistance);
         Assert.Equal(0, s.CombineLimit);
@@ -127,8 +128,9 @@ public sealed class ConfigDirectiveTests
                 $"{File}:2: minsources: source count 0 out of range 1-2147483647",
                 $"{File}:3: maxdistance: distance 0 out of range: must be larger than 0",
                 $"{File}:4: combinelimit: limit -1 out of range: at least 0",
+                $"{File}:5: maxjitter: jitter 0 out of range: at least 1E-09",
             ],
-            Errors("authselectmode always\nminsources 0\nmaxdistance 0\ncombinelimit -1\n"));
+            Errors("authselectmode always\nminsources 0\nmaxdistance 0\ncombinelimit -1\nmaxjitter 0\n"));
     }
 
     [Fact]
