@@ -62,19 +62,23 @@ public static class AuditConfigReader
             tempus += s_tempusOnly.Contains(directive) ? 1 : 0;
         }
 
-        if (name.Contains("chrony", StringComparison.Ordinal) || directory.Contains("chrony", StringComparison.Ordinal))
+        // The file's own name first (a chrony.conf kept in a directory named after Tempus is still chrony's), then its directory's.
+        foreach (string part in (ReadOnlySpan<string>)[name, directory])
         {
-            return ConfigDialect.Chrony;
-        }
+            if (part.Contains("chrony", StringComparison.Ordinal))
+            {
+                return ConfigDialect.Chrony;
+            }
 
-        if (name.Contains("tempus", StringComparison.Ordinal) || directory.Contains("tempus", StringComparison.Ordinal))
-        {
-            return ConfigDialect.Tempus;
-        }
+            if (part.Contains("tempus", StringComparison.Ordinal))
+            {
+                return ConfigDialect.Tempus;
+            }
 
-        if (name.StartsWith("ntp", StringComparison.Ordinal) || directory.StartsWith("ntp", StringComparison.Ordinal))
-        {
-            return ConfigDialect.Ntp;
+            if (part.StartsWith("ntp", StringComparison.Ordinal))
+            {
+                return ConfigDialect.Ntp;
+            }
         }
 
         if (ntp > 0 && chrony == 0 && tempus == 0)
@@ -148,7 +152,7 @@ public static class AuditConfigReader
         input.MakeStep = config.Discipline.MakeStepThreshold is not null;
         input.NoCertTimeCheckUpdates = config.NoCertTimeCheckUpdates;
         input.ServesNtp = config.NtpAccess.HasAllowRules && config.Port != 0;
-        input.ServesEveryone = input.ServesNtp && s_publicProbes.All(config.NtpAccess.IsAllowed);
+        input.ServesEveryone = input.ServesNtp && AnswersEveryone(config.NtpAccess);
         input.RateLimit = config.RateLimit is not null;
         input.User = config.User;
         foreach ((int set, List<string> paths) in config.NtsTrustedCertificates)
@@ -159,6 +163,11 @@ public static class AuditConfigReader
         input.NoSystemCertificates = config.NoSystemCertificates;
         return input;
     }
+
+    // Open to the whole IPv4 or the whole IPv6 internet (allow 0/0 alone is open too).
+    private static bool AnswersEveryone(AccessRules access) =>
+        s_publicProbes.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork).All(access.IsAllowed)
+        || s_publicProbes.Where(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6).All(access.IsAllowed);
 
     /// <summary>The directive's spelling of a mode: require, prefer, mix, ignore.</summary>
     public static string ModeName(AuthSelectMode mode) => mode switch
@@ -512,7 +521,7 @@ public static class AuditConfigReader
             }
 
             Input.ServesNtp = _access.HasAllowRules && _port != 0;
-            Input.ServesEveryone = Input.ServesNtp && s_publicProbes.All(_access.IsAllowed);
+            Input.ServesEveryone = Input.ServesNtp && AnswersEveryone(_access);
         }
 
         private static string Single(string[] a) =>
@@ -640,6 +649,7 @@ public static class AuditConfigReader
         private HashSet<string>? _restrictDefault4;
         private HashSet<string>? _restrictDefault6;
         private HashSet<string>? _restrictSource;
+        private double _stepThreshold = 0.128;
 
         protected override char InlineComment => '#';
 
@@ -669,7 +679,9 @@ public static class AuditConfigReader
                     {
                         if (a[i] == "step")
                         {
-                            Input.MakeStep = double.Parse(a[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture) != 0;
+                            _stepThreshold = double.TryParse(a[i + 1], NumberStyles.Float, CultureInfo.InvariantCulture, out double step)
+                                ? step
+                                : throw new FormatException($"bad step threshold '{a[i + 1]}'");
                         }
                     }
 
@@ -686,6 +698,7 @@ public static class AuditConfigReader
         protected override void Finish()
         {
             // ntpd steps offsets over 128 ms unless told otherwise (tinker step 0).
+            Input.MakeStep = _stepThreshold != 0;
             bool defaultNotrust = Has(_restrictDefault4, "notrust") && Has(_restrictDefault6, "notrust");
             Input.AuthSelectMode = defaultNotrust ? AuthSelectMode.Require : AuthSelectMode.Ignore;
             Input.AuthSelectModeOrigin = defaultNotrust
