@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tempus.Auth;
 using Tempus.Clock;
@@ -47,9 +48,9 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
         MaxPoll = -1,
     };
 
-    private SourceManager Create(TempusConfiguration configuration, KeyRing? keys = null)
+    private SourceManager Create(TempusConfiguration configuration, KeyRing? keys = null, ILogger? logger = null)
     {
-        var manager = new SourceManager(configuration, RealtimeClock.Instance, () => Interlocked.Read(ref _clockUpdates), _syncRoot, NullLogger.Instance, keys)
+        var manager = new SourceManager(configuration, RealtimeClock.Instance, () => Interlocked.Read(ref _clockUpdates), _syncRoot, logger ?? NullLogger.Instance, keys)
         {
             ResolveRetryInitialDelay = TimeSpan.FromMilliseconds(50),
         };
@@ -313,7 +314,8 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
     {
         var configuration = new TempusConfiguration();
         configuration.Sources.Add(Server("no-such-host.tempus.invalid", 123));
-        await using SourceManager manager = Create(configuration);
+        var log = new ListLogger();
+        await using SourceManager manager = Create(configuration, logger: log);
         await manager.StartAsync(CancellationToken.None);
         NtpSource source = Single(manager);
 
@@ -324,6 +326,7 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
         Assert.Contains("cannot resolve 'no-such-host.tempus.invalid'", status.LastError, StringComparison.Ordinal);
         Assert.Equal(SourceActivity.UnresolvedAddress, Report(source).Activity);
         Assert.Equal(0, Report(source).TotalTx);
+        Assert.Contains(log.Entries, e => e.EventId == 701 && e.Level == LogLevel.Warning && e.Message.Contains("no-such-host.tempus.invalid", StringComparison.Ordinal));
     }
 
     [Fact]
