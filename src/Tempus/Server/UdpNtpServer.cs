@@ -100,6 +100,9 @@ public sealed partial class UdpNtpServer : IDisposable
     /// <summary>Datagrams each worker has received, in order of creation (endpoint by endpoint); for monitoring and tests.</summary>
     internal IReadOnlyList<long> WorkerReceived => _workers.Select(w => w.Received).ToArray();
 
+    /// <summary>Bytes each worker thread had allocated after its last batch; flat in steady state (tests).</summary>
+    internal IReadOnlyList<long> WorkerAllocatedBytes => _workers.Select(w => w.AllocatedBytes).ToArray();
+
     /// <summary>Starts every worker's thread.</summary>
     public void Start()
     {
@@ -200,6 +203,7 @@ public sealed partial class UdpNtpServer : IDisposable
         private Thread? _thread;
         private volatile bool _stopping;
         private long _received;
+        private long _allocatedBytes;
 
         public Worker(NtpServerEngine engine, ISystemClock clock, bool kernelTimestamps, int batchSize, ILogger logger, Socket? socket)
         {
@@ -214,6 +218,8 @@ public sealed partial class UdpNtpServer : IDisposable
         public DatagramBatch Batch { get; }
 
         public long Received => Volatile.Read(ref _received);
+
+        public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
 
         public void Start()
         {
@@ -327,24 +333,25 @@ public sealed partial class UdpNtpServer : IDisposable
                 }
 
                 used = received;
-                Interlocked.Add(ref _received, received);
-                if (ProcessBatch(received) == 0)
+                if (ProcessBatch(received) > 0)
                 {
-                    continue;
-                }
-
-                try
-                {
-                    batch.SendQueued(socket.SafeHandle, out int failed, out int sendErrno);
-                    if (failed > 0)
+                    try
                     {
-                        LogSendError(_logger, failed, sendErrno);
+                        batch.SendQueued(socket.SafeHandle, out int failed, out int sendErrno);
+                        if (failed > 0)
+                        {
+                            LogSendError(_logger, failed, sendErrno);
+                        }
+                    }
+                    catch (ObjectDisposedException) when (_stopping)
+                    {
+                        return;
                     }
                 }
-                catch (ObjectDisposedException) when (_stopping)
-                {
-                    return;
-                }
+
+                // Published after the batch is answered, so a reader that sees the count also sees its allocations.
+                Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread());
+                Interlocked.Add(ref _received, received);
             }
         }
     }

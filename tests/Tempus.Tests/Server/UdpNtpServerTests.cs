@@ -250,6 +250,45 @@ public sealed class UdpNtpServerTests : IDisposable
     }
 
     [Fact]
+    public void TheWorkerThreadAllocatesNothingWhileServingOverTheSocket()
+    {
+        var log = new ClientLog(524288, null, null, RealtimeClock.Instance);
+        NtpServerEngine engine = Engine(log);
+        using var server = new UdpNtpServer(engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance, workers: 1);
+        server.Start();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)s_timeout.TotalMilliseconds };
+        client.Connect(server.LocalEndpoints[0]);
+        NtsSession session = NtsTestSessions.Create(_ring, NtsAeadAlgorithm.AesSivCmac256, cookies: 8);
+        byte[] buffer = new byte[2048];
+
+        void Exchange(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                NtsNtpRequest? nts = null;
+                byte[] request = (i % 3) switch
+                {
+                    0 => Plain((ulong)i),
+                    1 => Symmetric((ulong)i),
+                    _ => (nts = NtsNtpRequest.Create(session, -20)).Datagram.ToArray(),
+                };
+                client.Send(request);
+                int length = client.Receive(buffer);
+                Assert.True(nts is null || nts.Accept(buffer.AsSpan(0, length), out _) == NtsResponseStatus.Accepted);
+            }
+        }
+
+        // Warm-up: the worker's first NTS request creates its AEAD contexts, the client table its record.
+        Exchange(30);
+        SpinWait.SpinUntil(() => server.WorkerReceived[0] == 30, s_timeout);
+        long before = server.WorkerAllocatedBytes[0];
+        Exchange(1500);
+        Assert.True(SpinWait.SpinUntil(() => server.WorkerReceived[0] == 1530, s_timeout));
+        Assert.Equal(0, server.WorkerAllocatedBytes[0] - before);
+        Assert.Equal(1530, engine.Counters.Responded);
+    }
+
+    [Fact]
     public void KernelTimestampsBecomeT2AndUnusableSlotsAreSkipped()
     {
         var clock = new FakeClock(new DateTime(2026, 11, 29, 12, 0, 0, DateTimeKind.Utc));
