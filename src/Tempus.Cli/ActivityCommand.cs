@@ -10,8 +10,8 @@ internal static class ActivityCommand
     {
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("activity", "count the sources online, offline, in a burst and unresolved (like chronyc activity). " + ControlVerb.ExitCodeHelp) { json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("activity", "count the sources online, offline, in a burst and unresolved (like chronyc activity)." + ControlVerb.ExitCodeHelp) { json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

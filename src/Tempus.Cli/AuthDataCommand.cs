@@ -11,8 +11,8 @@ internal static class AuthDataCommand
         var verbose = ControlVerb.Verbose();
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("authdata", "show how each source is authenticated: symmetric key or NTS, cookies, key exchanges (like chronyc authdata). " + ControlVerb.ExitCodeHelp) { verbose, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("authdata", "show how each source is authenticated: symmetric key or NTS, cookies, key exchanges (like chronyc authdata)." + ControlVerb.ExitCodeHelp) { verbose, json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -11,8 +11,8 @@ internal static class ClientsCommand
         var ntsKe = new Option<bool>("-k") { Description = "show NTS-KE connections instead of command requests" };
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("clients", "show the NTP server's clients: requests, drops, intervals (like chronyc clients). " + ControlVerb.ExitCodeHelp) { ntsKe, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(ntsKe), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("clients", "show the NTP server's clients: requests, drops, intervals (like chronyc clients)." + ControlVerb.ExitCodeHelp) { ntsKe, json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(ntsKe), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -11,7 +11,7 @@ namespace Tempus.Cli;
 internal static class ControlVerb
 {
     public const string ExitCodeHelp =
-        "Exit codes: 0 success; 1 the daemon reported a failure; 2 usage; 3 no answer in time; 4 tempusd not reachable (socket missing or nothing listening); 8 the daemon speaks another protocol version or answered garbage; 11 not permitted (socket permissions, or a changing command run by a user other than root or tempusd's).";
+        "\nExit codes: 0 ok; 1 the daemon reported a failure; 2 usage; 3 no answer in time; 4 tempusd not reachable; 8 another protocol version or a bad reply; 11 not permitted (socket permissions, or not root/tempusd's user).";
 
     /// <summary>The global <c>--socket PATH</c> (recursive: valid before or after the verb).</summary>
     public static Option<string> Socket { get; } = new("--socket")
@@ -22,6 +22,9 @@ internal static class ControlVerb
         HelpName = "PATH",
     };
 
+    /// <summary>chronyc's <c>-c</c> before the verb (<c>tempusctl -c tracking</c>); the verbs also take it after.</summary>
+    public static Option<bool> GlobalCsv { get; } = new("-c") { Description = "print comma-separated values like 'chronyc -c' (before a monitoring verb)" };
+
     public static Option<bool> Json() => new("--json") { Description = "print the daemon's report as JSON (Tempus's signs: offset = reference - local)" };
 
     public static Option<bool> Csv() => new("--csv", "-c") { Description = "print comma-separated values like 'chronyc -c'" };
@@ -29,6 +32,9 @@ internal static class ControlVerb
     public static Option<bool> Verbose() => new("-v") { Description = "print a legend (and Tempus's reasons) around the table" };
 
     public static ControlClient Client(ParseResult parse) => new(parse.GetValue(Socket)!);
+
+    /// <summary>Whether CSV output was asked for, before the verb or after it.</summary>
+    public static bool IsCsv(ParseResult parse, Option<bool> verbCsv) => parse.GetValue(GlobalCsv) || parse.GetValue(verbCsv);
 
     /// <summary>Runs a view: prints its text or JSON on success, the failure on stderr (and chronyc's status line on stdout).</summary>
     public static async Task<int> RunAsync(Func<CancellationToken, Task<string>> view, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)

@@ -9,7 +9,7 @@ internal static class DumpCommand
     public static Command Create()
     {
         var json = ControlVerb.Json();
-        var command = new Command("dump", "save the NTS cookies and the drift file now (like chronyc dump). Only root or tempusd's user may run it; prints 200 OK like chronyc. " + ControlVerb.ExitCodeHelp) { json };
+        var command = new Command("dump", "save the NTS cookies and the drift file now (like chronyc dump). Only root or tempusd's user may run it; prints 200 OK like chronyc." + ControlVerb.ExitCodeHelp) { json };
         command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), Console.Out, Console.Error, ct));
         return command;
     }

@@ -9,7 +9,7 @@ internal static class MakeStepCommand
     public static Command Create()
     {
         var json = ControlVerb.Json();
-        var command = new Command("makestep", "step the clock now by the remaining correction (like chronyc makestep). Only root or tempusd's user may run it; prints 200 OK like chronyc. " + ControlVerb.ExitCodeHelp) { json };
+        var command = new Command("makestep", "step the clock now by the remaining correction (like chronyc makestep). Only root or tempusd's user may run it; prints 200 OK like chronyc." + ControlVerb.ExitCodeHelp) { json };
         command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), Console.Out, Console.Error, ct));
         return command;
     }

@@ -11,8 +11,8 @@ internal static class NtpDataCommand
         var address = new Argument<string?>("address") { Description = "a source's address or name; all sources when omitted", Arity = ArgumentArity.ZeroOrOne };
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("ntpdata", "show the last NTP exchange with each source or with ADDRESS (like chronyc ntpdata). " + ControlVerb.ExitCodeHelp) { address, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(address), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("ntpdata", "show the last NTP exchange with each source or with ADDRESS (like chronyc ntpdata)." + ControlVerb.ExitCodeHelp) { address, json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(address), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -11,7 +11,7 @@ internal static class OnlineCommand
         var address = new Argument<string?>("address") { Description = "a source's address or name; every source when omitted", Arity = ArgumentArity.ZeroOrOne };
         var json = ControlVerb.Json();
         string verb = online ? "online" : "offline";
-        var command = new Command(verb, $"{(online ? "start polling" : "stop polling")} ADDRESS or every source (like chronyc {verb}). Only root or tempusd's user may run it; prints 200 OK. " + ControlVerb.ExitCodeHelp) { address, json };
+        var command = new Command(verb, $"{(online ? "start polling" : "stop polling")} ADDRESS or every source (like chronyc {verb}). Only root or tempusd's user may run it; prints 200 OK." + ControlVerb.ExitCodeHelp) { address, json };
         command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(address), online, parse.GetValue(json), Console.Out, Console.Error, ct));
         return command;
     }

@@ -24,6 +24,7 @@ var root = new RootCommand("tempusctl: query NTP servers, generate keys and cont
     WaitSyncCommand.Create(),
     AuditCommand.Create(),
     ControlVerb.Socket,
+    ControlVerb.GlobalCsv,
 };
 
 ParseResult parse = root.Parse(args);

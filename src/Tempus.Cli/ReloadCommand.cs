@@ -11,7 +11,7 @@ internal static class ReloadCommand
         var what = new Argument<string>("what") { Description = "what to reload: sources" };
         what.AcceptOnlyFromAmong("sources");
         var json = ControlVerb.Json();
-        var command = new Command("reload", "reload sources: re-read the sourcedir files (like chronyc reload sources). Only root or tempusd's user may run it; prints 200 OK. " + ControlVerb.ExitCodeHelp) { what, json };
+        var command = new Command("reload", "reload sources: re-read the sourcedir files (like chronyc reload sources). Only root or tempusd's user may run it; prints 200 OK." + ControlVerb.ExitCodeHelp) { what, json };
         command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), Console.Out, Console.Error, ct));
         return command;
     }

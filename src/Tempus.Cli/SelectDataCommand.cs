@@ -11,8 +11,8 @@ internal static class SelectDataCommand
         var verbose = ControlVerb.Verbose();
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("selectdata", "show why each source is or is not selected, with Tempus's states A and - and, with -v, each reason (like chronyc selectdata). " + ControlVerb.ExitCodeHelp) { verbose, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("selectdata", "show why each source is or is not selected, with Tempus's states A and - and, with -v, each reason (like chronyc selectdata)." + ControlVerb.ExitCodeHelp) { verbose, json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -10,8 +10,8 @@ internal static class ServerStatsCommand
     {
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("serverstats", "show the server's packet counters (like chronyc serverstats). " + ControlVerb.ExitCodeHelp) { json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("serverstats", "show the server's packet counters (like chronyc serverstats)." + ControlVerb.ExitCodeHelp) { json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

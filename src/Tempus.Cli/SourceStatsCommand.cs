@@ -11,8 +11,8 @@ internal static class SourceStatsCommand
         var verbose = ControlVerb.Verbose();
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("sourcestats", "show each source's sample statistics: frequency, skew, offset, deviation (like chronyc sourcestats). " + ControlVerb.ExitCodeHelp) { verbose, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("sourcestats", "show each source's sample statistics: frequency, skew, offset, deviation (like chronyc sourcestats)." + ControlVerb.ExitCodeHelp) { verbose, json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -11,8 +11,8 @@ internal static class SourcesCommand
         var verbose = ControlVerb.Verbose();
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("sources", "show the sources, their state, reachability and last sample (like chronyc sources). " + ControlVerb.ExitCodeHelp) { verbose, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("sources", "show the sources, their state, reachability and last sample (like chronyc sources)." + ControlVerb.ExitCodeHelp) { verbose, json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -10,8 +10,8 @@ internal static class TrackingCommand
     {
         var json = ControlVerb.Json();
         var csv = ControlVerb.Csv();
-        var command = new Command("tracking", "show the system's reference and how the clock is being corrected (like chronyc tracking). " + ControlVerb.ExitCodeHelp) { json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), parse.GetValue(csv), Console.Out, Console.Error, ct));
+        var command = new Command("tracking", "show the system's reference and how the clock is being corrected (like chronyc tracking)." + ControlVerb.ExitCodeHelp) { json, csv };
+        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
         return command;
     }
 

@@ -35,7 +35,7 @@ internal static class WaitSyncCommand
             parse.GetValue(maxSkew),
             parse.GetValue(interval),
             parse.GetValue(json),
-            parse.GetValue(csv),
+            ControlVerb.IsCsv(parse, csv),
             Console.Out,
             Console.Error,
             ct));

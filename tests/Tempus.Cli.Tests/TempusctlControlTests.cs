@@ -50,6 +50,15 @@ public sealed class TempusctlControlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CsvBeforeTheVerbAsWithChronycMinusC()
+    {
+        Tempusctl.Result result = await Tempusctl.RunAsync("-c", "--socket", _fixture.SocketPath, "tracking");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(ControlViews.Tracking(KnownReports.Tracking, csv: true), result.Stdout);
+    }
+
+    [Fact]
     public async Task ReloadSourcesPrints200OkAndReloadOfAnythingElseIsUsage()
     {
         Tempusctl.Result ok = await Tempusctl.RunAsync("--socket", _fixture.SocketPath, "reload", "sources");
