@@ -41,6 +41,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private UdpNtpServer? _server;
     private NtsKeServer? _keServer;
     private ControlServer? _controlServer;
+    private Metrics.MetricsServer? _metrics;
     private int _exitCode;
 
     /// <param name="options">The command line.</param>
@@ -143,6 +144,19 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
                 // Time service matters more than monitoring: keep running without the socket, and say why.
                 LogControlSocketFailed(_logger, e.Message);
                 _controlServer = null;
+            }
+        }
+
+        if (_config.MetricsAddress is { } metricsAddress)
+        {
+            try
+            {
+                _metrics = await Metrics.MetricsServer.StartAsync(metricsAddress, MetricsSnapshot, _loggerFactory, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+            {
+                LogFatal(_logger, e.Message);
+                return 1;
             }
         }
 
@@ -304,6 +318,12 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             await _controlServer.StopAsync().ConfigureAwait(false);
         }
 
+        if (_metrics is not null)
+        {
+            await _metrics.DisposeAsync().ConfigureAwait(false);
+            _metrics = null;
+        }
+
         SaveDrift();
         if (_serverEngine is { } engine)
         {
@@ -346,6 +366,11 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             _ntsKeys?.Reload();
         }
     }
+
+    private Metrics.MetricsSnapshot MetricsSnapshot() => new(
+        GetTrackingAsync(CancellationToken.None).Result,
+        GetSourcesAsync(CancellationToken.None).Result,
+        GetServerStatsAsync(CancellationToken.None).Result);
 
     // ---- IControlHandler ----
 

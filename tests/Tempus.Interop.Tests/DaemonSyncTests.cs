@@ -79,11 +79,20 @@ public sealed class DaemonSyncTests : IDisposable
         using var directory = new TempDirectory("sk");
         string keys = directory.WriteFile("tempus.keys", "7 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
         await using TempusDaemon server = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions { LocalStratum = 4, KeyFile = keys });
+        int metricsPort = FreePort.Tcp(System.Net.IPAddress.Loopback);
         await using TempusDaemon client = await StartClientAsync(
             $"keyfile {keys}",
-            $"server 127.0.0.1 port {server.Port} key 7 iburst minpoll -2 maxpoll -2");
+            $"server 127.0.0.1 port {server.Port} key 7 iburst minpoll -2 maxpoll -2",
+            $"metricsaddress 127.0.0.1:{metricsPort}");
 
         await WaitForSelectedAsync(client, "127.0.0.1");
+
+        // The OpenMetrics endpoint tells a Prometheus scraper the same.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{metricsPort}/metrics"));
+        Assert.Contains("tempus_tracking_synchronized 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("source=\"127.0.0.1\"", metrics, StringComparison.Ordinal);
+        Assert.EndsWith("# EOF\n", metrics, StringComparison.Ordinal);
 
         await AssertTrackingAsync(client, expectedStratum: 5);
         JsonElement auth = await SourceViewAsync(client, "authdata", "127.0.0.1");
