@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The accuracy comparison (issue 4): one NTP server (tempusd -x, local stratum 1) and two clients, tempusd -x and
+# chronyd -x -u root, each reaching the server through its own front of the same user-space network emulator
+# (delay, jitter, asymmetry, loss; netem is not available here). Prints each client's RMS and worst clock error
+# (the true offset is 0: all three share this machine's clock), its time to first synchronization, and the ratios
+# Tempus/chrony. Extra arguments go to the benchmark (--quick for a 90 s run, --help for the path settings).
+# Never touches the clock; starts and stops only its own daemons. Needs chrony: scripts/install-test-deps.sh.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+if [ ! -x /usr/sbin/chronyd ]; then
+  echo "bench-accuracy: chronyd is not installed: run scripts/install-test-deps.sh" >&2
+  exit 3
+fi
+
+echo "== building tempusd, tempusctl and the benchmark (Release)" >&2
+dotnet build src/Tempus.Daemon -c Release -nologo -v quiet >&2
+dotnet build src/Tempus.Cli -c Release -nologo -v quiet >&2
+dotnet build bench/Tempus.AccuracyBench -c Release -nologo -v quiet >&2
+
+exec "$repo/artifacts/bin/Tempus.AccuracyBench/release/tempus-accuracy-bench" "$@"
