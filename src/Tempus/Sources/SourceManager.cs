@@ -35,7 +35,8 @@ namespace Tempus.Sources;
 /// NTS: NTS-KE trusts the CA files of the source's <c>certset</c> (<c>ntstrustedcerts</c>, set 0 by default) and the
 /// system store unless <c>nosystemcert</c>; with <c>nocerttimecheck N</c> the certificate dates are not checked while
 /// the clock has been updated fewer than N times, and a session obtained that way is replaced by a checked key
-/// exchange once it has. NTP goes to the NTS-KE Server/Port records' address. Failed exchanges back off per RFC 8915
+/// exchange once it has; until that succeeds the source sends nothing, and if it fails the samples obtained without
+/// the check are dropped (<see cref="NtpSource.Reset"/>). NTP goes to the NTS-KE Server/Port records' address. Failed exchanges back off per RFC 8915
 /// §4.2 (10 s × 1.5ⁿ, at most 5 days), reset only once a response authenticated with the new keys; a key exchange
 /// whose cookies were all rejected counts as failed. A new exchange runs when cookies run out, after an NTS NAK, after
 /// <c>ntsrefresh</c>, or on <see cref="RekeyAll"/>; a source keeps polling with its current session while a refresh
@@ -959,13 +960,28 @@ public sealed partial class SourceManager : IAsyncDisposable
         {
             string error = nts.LastError ?? "NTS-KE failed";
             TimeSpan next = nts.Backoff.GetRemainingDelay();
+            bool discarded = false;
             lock (_syncRoot)
             {
                 authenticator.RecordKeyExchangeFailure(error);
                 slot.LastError = error;
+
+                // Issue 3: the samples came through a certificate accepted without its dates, and with the dates
+                // checked the server can no longer prove who it is. They are dropped, so that selection stops using
+                // a server that may be an impostor with an expired certificate.
+                if (nts.SessionTimeCheckSkipped && !usable && (slot.Source.SamplesAccepted > 0 || slot.Source.Reach != 0))
+                {
+                    slot.Source.Reset();
+                    discarded = true;
+                }
             }
 
             LogKeyExchangeFailed(_logger, slot.Source.Name, nts.Backoff.Failures, error, next.TotalSeconds);
+            if (discarded)
+            {
+                LogUncheckedSamplesDropped(_logger, slot.Source.Name);
+            }
+
             return usable ? null : next;
         }
 
@@ -1242,6 +1258,9 @@ public sealed partial class SourceManager : IAsyncDisposable
 
     [LoggerMessage(EventId = 710, Level = LogLevel.Warning, Message = "{Source}: {Error}")]
     private static partial void LogSourceError(ILogger logger, string source, string error);
+
+    [LoggerMessage(EventId = 712, Level = LogLevel.Warning, Message = "{Source}: the server's certificate fails the time check now that the clock is set (nocerttimecheck): the samples obtained without the check are dropped")]
+    private static partial void LogUncheckedSamplesDropped(ILogger logger, string source);
 
     [LoggerMessage(EventId = 711, Level = LogLevel.Error, Message = "{Source}: unexpected failure in the poll loop, retrying in 10 s")]
     private static partial void LogLoopFailed(ILogger logger, string source, Exception exception);

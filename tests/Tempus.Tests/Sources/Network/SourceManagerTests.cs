@@ -292,6 +292,14 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
         SourceNetworkStatus status = lenient.GetStatus(nts)!;
         Assert.Contains("certificate has expired", status.LastError, StringComparison.Ordinal);
         Assert.Equal(1, status.NtsKeyExchanges);
+        lock (_syncRoot)
+        {
+            // The samples that came through the unchecked certificate are gone, and with them the reachability.
+            Assert.Equal(0, nts.Statistics.SampleCount);
+            Assert.Equal(0, nts.Reach);
+            Assert.False(nts.ToCandidate(RealtimeClock.Instance.UnixNanoseconds).Reachable);
+        }
+
         int samples = Updates("localhost");
         long sent;
         lock (_syncRoot)
