@@ -88,4 +88,39 @@ public sealed class AuditInteropTests : IDisposable
         Assert.Contains("ntp.other.example", mismatch.Message, StringComparison.Ordinal);
         Assert.True(result.ExitCode == 2, $"exit code {result.ExitCode}, expected 2{context}");
     }
+
+    // Live mode: tempusd (-x) as an NTS client of chronyd, with a plain second source pointing at the same chronyd.
+    [Theory(Timeout = 120_000)]
+    [InlineData("authselectmode mix", "unauthenticated-source-can-steer", 2)]
+    [InlineData("", "unauthenticated-source", 1)]
+    public async Task LiveAuditOfTempusdShowsNtsInForceAndWhetherThePlainSourceCanSteer(string modeLine, string plainCode, int exitCode)
+    {
+        await using ChronydPeer chronyd = await ChronydPeer.StartNtsServerAsync(_paths, _output, _pki.Localhost, localStratum: 5);
+        await using TempusDaemon client = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions
+        {
+            LocalStratum = 10,
+            ExtraLines =
+            [
+                $"ntstrustedcerts {_pki.CaFile}",
+                $"server localhost port {chronyd.Port} nts ntsport {chronyd.NtsPort} iburst minpoll -2 maxpoll -2",
+                $"server 127.0.0.1 port {chronyd.Port} iburst minpoll -2 maxpoll -2",
+                modeLine,
+            ],
+        });
+
+        // The harness writes tempusd.conf beside the control socket; --live asks the daemon and takes authselectmode from the file.
+        string config = Path.Combine(Path.GetDirectoryName(client.SocketPath)!, "tempusd.conf");
+        CommandResult result = await Poll.UntilAsync(
+            () => _ctl.RunAsync("audit", "--socket", client.SocketPath, "--config", config, "--live", "--offline", "--json"),
+            r => r.Stdout.Contains("\"nts-in-force\"", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60),
+            TimeSpan.FromSeconds(1));
+
+        var findings = Findings(result);
+        string context = $"\n{result}\ntempusd log:\n{client.Log}";
+        Assert.True(findings.Any(f => f.Code == "nts-in-force" && f.Source == "localhost"), $"no nts-in-force for localhost{context}");
+        Assert.True(findings.Any(f => f.Code == plainCode && f.Source == "127.0.0.1"), $"no {plainCode} for 127.0.0.1{context}");
+        Assert.True(findings.Count(f => f.Source == "127.0.0.1") == 1, $"more than one finding for 127.0.0.1{context}");
+        Assert.True(result.ExitCode == exitCode, $"exit code {result.ExitCode}, expected {exitCode}{context}");
+    }
 }
