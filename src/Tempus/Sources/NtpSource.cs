@@ -558,6 +558,15 @@ public sealed partial class NtpSource : IMeasuredSource
             _lastAdjustedOffset -= shift;
             LastSample = LastSample.Value with { LocalTimeNs = _lastRxLocalNs };
         }
+
+        if (AwaitingResponse)
+        {
+            // The outstanding request's T1 moves too (chrony's NCR slew handler adjusts local_tx), or a response
+            // arriving after a step would carry half the step as offset.
+            double shift = offsetCorrection - frequencyChangePpm * 1e-6 * ((localNowNs - _txLocalNs) / 1e9);
+            _txLocalNs += (long)Math.Round(shift * 1e9);
+            _t1 = NtpTimestamp.FromUnixTimeNanoseconds(_txLocalNs);
+        }
     }
 
     /// <inheritdoc/>
