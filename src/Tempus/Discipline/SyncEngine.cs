@@ -197,8 +197,13 @@ public sealed class SyncEngine
         }
 
         long nowNs = now.ToUnixTimeNanoseconds(snapshot.ReferenceTimeNs);
+
+        // An announcement is void once its day is over (the leap second has happened), even before the next update.
+        LeapIndicator leap = snapshot.Leap is LeapIndicator.InsertSecond or LeapIndicator.DeleteSecond && !ClockDiscipline.IsLeapSecondDay(nowNs)
+            ? LeapIndicator.NoWarning
+            : snapshot.Leap;
         return new ReferenceState(
-            snapshot.Leap,
+            leap,
             snapshot.Stratum,
             snapshot.ReferenceId,
             NtpTimestamp.FromUnixTimeNanoseconds(snapshot.ReferenceTimeNs),
