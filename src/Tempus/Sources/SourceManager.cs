@@ -48,6 +48,19 @@ namespace Tempus.Sources;
 /// starting; the error is logged and kept in <see cref="Problems"/>.
 /// </para>
 /// </remarks>
+/// <example>
+/// How the daemon wires it to its synchronization engine (every callback already holds <c>sync</c>):
+/// <code>
+/// var sync = new object();
+/// var manager = new SourceManager(config, engine.Clock, () => engine.Tracking.Updates, sync, logger);
+/// manager.SourceAdded += source => engine.AddSource(source);
+/// manager.SourceRemoved += source => engine.RemoveSource(source);
+/// manager.SourceUpdated += source => engine.Update(engine.Clock.UnixNanoseconds);
+/// await manager.StartAsync(stoppingToken);
+/// // views: lock (sync) { source.Report(now) }, manager.GetStatus(source), manager.Problems
+/// // verbs: SetOnline(name, bool), RekeyAll(), ReplaceSources(lines), DumpAsync(ct); at exit StopAsync(ct)
+/// </code>
+/// </example>
 public sealed partial class SourceManager : IAsyncDisposable
 {
     private const int UnreachablePolls = 8;
