@@ -27,6 +27,9 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 {
     private static readonly TimeSpan s_driftSaveInterval = TimeSpan.FromHours(1);
 
+    // chronyc clients shows the whole table; a cap keeps one control response bounded (the protocol's 1 MiB).
+    private const int MaxClientsReported = 4096;
+
     private readonly object _sync = new();
     private readonly DaemonOptions _options;
     private readonly TempusConfiguration _config;
@@ -38,6 +41,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private NtsServerKeyRing? _ntsKeys;
     private NtpServerEngine? _serverEngine;
+    private ClientLog? _clientLog;
     private UdpNtpServer? _server;
     private NtsKeServer? _keServer;
     private ControlServer? _controlServer;
@@ -256,7 +260,15 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             _ntsKeys = NtsServerKeyRing.Open(clock, _config.NtsRotateSeconds, _config.NtsDumpDirectory, _loggerFactory.CreateLogger<NtsServerKeyRing>());
         }
 
-        _serverEngine = new NtpServerEngine(clock, _keys, _config.NtpAccess, _config.CryptoNak, Engine.Reference, _ntsKeys);
+        if (_config.NoClientLog && _config.RateLimit is not null)
+        {
+            // chrony refuses this combination too: rate limiting needs the client table.
+            LogFatal(_logger, "ratelimit needs the client table: remove noclientlog or ratelimit");
+            return false;
+        }
+
+        _clientLog = ClientLog.FromConfiguration(_config, clock);
+        _serverEngine = new NtpServerEngine(clock, _keys, _config.NtpAccess, _config.CryptoNak, Engine.Reference, _ntsKeys, _clientLog);
         if (_config.Port != 0)
         {
             if (!_config.NtpAccess.HasAllowRules)
@@ -266,7 +278,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
             try
             {
-                _server = new UdpNtpServer(_serverEngine, clock, ServerEndpoints(_config, _config.Port), _loggerFactory.CreateLogger<UdpNtpServer>());
+                _server = new UdpNtpServer(_serverEngine, clock, ServerEndpoints(_config, _config.Port), _loggerFactory.CreateLogger<UdpNtpServer>(), _config.ServerWorkers);
             }
             catch (SocketException e)
             {
@@ -292,7 +304,10 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
                         MaxConnections = _config.MaxNtsConnections,
                     },
                     _ntsKeys,
-                    _loggerFactory.CreateLogger<NtsKeServer>());
+                    _loggerFactory.CreateLogger<NtsKeServer>())
+                {
+                    Admission = _clientLog is null ? null : _clientLog.AdmitNtsKe,
+                };
                 _keServer.Start();
             }
             catch (Exception e) when (e is SocketException or TlsException or IOException)
@@ -428,24 +443,11 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             sources.Count(s => s.Activity == SourceActivity.UnresolvedAddress) + Sources.Problems.Count(p => !p.Permanent));
     }
 
-    public Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken)
-    {
-        ServerCounters? counters = _serverEngine?.Counters;
-        var report = new ServerStatsReport
-        {
-            NtpPacketsReceived = counters?.Received ?? 0,
-            NtpPacketsDropped = counters?.Dropped ?? 0,
-            NtpResponsesSent = counters?.Responded ?? 0,
-            NtsKeConnectionsAccepted = _keServer?.Counters.ConnectionsAccepted ?? 0,
-            NtsKeConnectionsDropped = _keServer?.Counters.ConnectionsRejected ?? 0,
-            AuthenticatedNtpPackets = (counters?.Authenticated ?? 0) + (counters?.NtsAuthenticated ?? 0),
-            NtsNaks = counters?.NtsNaksSent ?? 0,
-        };
-        return Task.FromResult(report);
-    }
+    public Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(_serverEngine?.GetServerStats(_keServer?.Counters) ?? new ServerStatsReport());
 
     public Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ClientReport>>([]);
+        Task.FromResult(_clientLog?.Snapshot(ntsKe, MaxClientsReported) ?? []);
 
     public Task MakeStepAsync(CancellationToken cancellationToken)
     {

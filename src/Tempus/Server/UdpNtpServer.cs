@@ -48,7 +48,7 @@ public sealed partial class UdpNtpServer : IDisposable
 
     /// <summary>Binds <paramref name="workers"/> sockets per endpoint sharing its port (SO_REUSEPORT when more than one).</summary>
     /// <param name="engine">The protocol engine, shared by every worker (it is thread-safe).</param>
-    /// <param name="clock">Clock used for receive timestamps; kernel timestamps are used when it is <see cref="RealtimeClock"/>.</param>
+    /// <param name="clock">Clock the server serves; receive timestamps come from the kernel, mapped onto it.</param>
     /// <param name="endpoints">Local endpoints to bind; an IPv6 any-address endpoint also serves IPv4 (dual mode).</param>
     /// <param name="logger">Where to log; per-packet events only at Trace.</param>
     /// <param name="workers">Workers per endpoint (<c>serverworkers</c>); 0 = one per processor.</param>
@@ -64,7 +64,9 @@ public sealed partial class UdpNtpServer : IDisposable
         _clock = clock;
         _logger = logger;
         WorkersPerEndpoint = workers == 0 ? Environment.ProcessorCount : workers;
-        bool kernelTimestamps = clock is RealtimeClock;
+        // The kernel stamps with CLOCK_REALTIME; for any other clock (tempusd -x's corrected clock, the cooked clock
+        // of the discipline) each batch maps the stamps onto it with one back-to-back reading of both.
+        bool kernelTimestamps = true;
         try
         {
             foreach (IPEndPoint endpoint in endpoints)
@@ -267,6 +269,13 @@ public sealed partial class UdpNtpServer : IDisposable
         public int ProcessBatch(int count)
         {
             DatagramBatch batch = Batch;
+            long toClock = 0;
+            if (_kernelTimestamps && _clock is not RealtimeClock)
+            {
+                // The two clocks drift apart at most at the slew rate: one reading per batch is far below the network's error.
+                toClock = _clock.UnixNanoseconds - RealtimeClock.Instance.UnixNanoseconds;
+            }
+
             for (int i = 0; i < count; i++)
             {
                 ReadOnlySpan<byte> address = batch.ReceivedAddress(i);
@@ -285,9 +294,9 @@ public sealed partial class UdpNtpServer : IDisposable
                 }
 
                 long kernelTime = _kernelTimestamps ? batch.ReceiveTimestamp(i) : 0;
-                // RFC 5905 T2 from the kernel (SO_TIMESTAMPNS) when the engine runs on CLOCK_REALTIME: taken when the
-                // datagram arrived, before any queueing or scheduling delay in this process.
-                NtpTimestamp receiveTime = kernelTime != 0 ? NtpTimestamp.FromUnixTimeNanoseconds(kernelTime) : _clock.NtpNow;
+                // RFC 5905 T2 from the kernel (SO_TIMESTAMPNS): taken when the datagram arrived, before any queueing or
+                // scheduling delay in this process.
+                NtpTimestamp receiveTime = kernelTime != 0 ? NtpTimestamp.FromUnixTimeNanoseconds(kernelTime + toClock) : _clock.NtpNow;
                 int length = _engine.Process(batch.ReceivedData(i), client, receiveTime, batch.SendBuffer(i), out ServerOutcome outcome);
                 if (length == 0)
                 {

@@ -291,22 +291,42 @@ public sealed class UdpNtpServerTests : IDisposable
     [Fact]
     public void KernelTimestampsBecomeT2AndUnusableSlotsAreSkipped()
     {
+        // The engine serves a clock of its own (tempusd -x's corrected clock, a cooked clock): the kernel's
+        // CLOCK_REALTIME stamps are mapped onto it by the two clocks' difference, read once per batch.
         var clock = new FakeClock(new DateTime(2026, 11, 29, 12, 0, 0, DateTimeKind.Utc));
         NtpServerEngine engine = Engine(clock: clock);
         using var worker = new UdpNtpServer.Worker(engine, clock, kernelTimestamps: true, 4, NullLogger.Instance, socket: null);
-        long kernel = clock.UnixNanoseconds - 5_000_000;
+        long kernel = RealtimeClock.Instance.UnixNanoseconds - 5_000_000;
         worker.Batch.SetReceived(0, Plain(1), SockAddr(0), kernel);
         worker.Batch.SetReceived(1, Plain(2), SockAddr(1), 0);
         worker.Batch.SetReceived(2, [1, 2, 3], SockAddr(2), kernel);
         worker.Batch.SetReceived(3, Plain(3), [1, 0, 0, 0], kernel);
 
+        long before = RealtimeClock.Instance.UnixNanoseconds;
         Assert.Equal(2, worker.ProcessBatch(4));
+        long after = RealtimeClock.Instance.UnixNanoseconds;
         Assert.Equal(1, engine.Counters.Malformed);
         Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(worker.Batch.SendBuffer(0), out NtpPacketHeader first));
-        Assert.Equal(NtpTimestamp.FromUnixTimeNanoseconds(kernel), first.ReceiveTimestamp);
+        long t2 = first.ReceiveTimestamp.ToUnixTimeNanoseconds(clock.UnixNanoseconds);
+        // Within NTP's 2^-32 s resolution of kernel + (fake − realtime at the batch).
+        Assert.InRange(t2, kernel + clock.UnixNanoseconds - after - 1, kernel + clock.UnixNanoseconds - before + 1);
+        Assert.True(t2 < clock.UnixNanoseconds, "the kernel's stamp is 5 ms before the batch, on the served clock too");
         Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(worker.Batch.SendBuffer(1), out NtpPacketHeader second));
         // No kernel timestamp: the clock is read instead, which is later than the kernel's.
         Assert.True(second.ReceiveTimestamp.Value > first.ReceiveTimestamp.Value);
+    }
+
+    [Fact]
+    public void OnTheRealtimeClockTheKernelTimestampIsT2AsItIs()
+    {
+        NtpServerEngine engine = Engine(clock: RealtimeClock.Instance);
+        using var worker = new UdpNtpServer.Worker(engine, RealtimeClock.Instance, kernelTimestamps: true, 1, NullLogger.Instance, socket: null);
+        long kernel = RealtimeClock.Instance.UnixNanoseconds - 5_000_000;
+        worker.Batch.SetReceived(0, Plain(1), SockAddr(0), kernel);
+
+        Assert.Equal(1, worker.ProcessBatch(1));
+        Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(worker.Batch.SendBuffer(0), out NtpPacketHeader header));
+        Assert.Equal(NtpTimestamp.FromUnixTimeNanoseconds(kernel), header.ReceiveTimestamp);
     }
 
     [Theory]
