@@ -130,7 +130,8 @@ public sealed class NetworkAuditorTests : IClassFixture<TestPki>, IDisposable
         using var blackHole = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         blackHole.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         await using var server = new NtsServer(_pki.Localhost, ((IPEndPoint)blackHole.LocalEndPoint!).Port);
-        AuditFinding finding = await CheckOneAsync(NtsConfig(server.Ke.Port()), timeoutSeconds: 1);
+        // The same timeout bounds the key exchange, which must succeed: not too short on a loaded machine.
+        AuditFinding finding = await CheckOneAsync(NtsConfig(server.Ke.Port()), timeoutSeconds: 4);
         Assert.Equal((AuditSeverity.Failure, AuditCodes.UdpBlocked), (finding.Severity, finding.Code));
         Assert.Contains("over TCP worked", finding.Message, StringComparison.Ordinal);
     }
@@ -203,7 +204,7 @@ public sealed class NetworkAuditorTests : IClassFixture<TestPki>, IDisposable
             $"server 127.0.0.1 nts ntsport {silent.Port}\nserver 127.0.0.1 port {port}\nrefclock PHC /dev/ptp0\n",
             "/etc/chrony/chrony.conf",
             ConfigDialect.Chrony);
-        IReadOnlyList<AuditFinding> findings = await new NetworkAuditor(TimeSpan.FromSeconds(1)).AuditAsync(input, CancellationToken.None);
+        IReadOnlyList<AuditFinding> findings = await new NetworkAuditor(TimeSpan.FromSeconds(3)).AuditAsync(input, CancellationToken.None);
         Assert.Equal([AuditCodes.NtsKeTimeout, AuditCodes.SourceReachable], findings.Select(f => f.Code));
     }
 }
