@@ -437,11 +437,14 @@ public sealed class ClockDiscipline
         Leap = leap;
     }
 
-    // chrony's update_sync_status: estimated error from the offset spread, maximum error from the root distance.
+    // chrony's update_sync_status: estimated error from the offset spread, maximum error from the root distance. As
+    // chrony's timex driver does on Linux, the kernel is told "synchronized" (STA_UNSYNC cleared, which starts its
+    // 11-minute RTC writes) only under rtcsync, and never with a maximum error of 16 s or more.
     private void PublishSyncStatus(long localNowNs)
     {
-        double maxError = Math.Min(_rootDelay / 2 + RootDispersionAt(localNowNs), MaxSyncError);
+        double maxError = _rootDelay / 2 + RootDispersionAt(localNowNs);
         double estError = Math.Min(_offsetSd, MaxSyncError);
-        _control.SetSynchronized(IsSynchronized, maxError, estError);
+        bool kernelSynchronized = IsSynchronized && _options.RtcSync && maxError < MaxSyncError;
+        _control.SetSynchronized(kernelSynchronized, Math.Min(maxError, MaxSyncError), estError);
     }
 }

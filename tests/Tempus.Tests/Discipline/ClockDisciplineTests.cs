@@ -185,7 +185,7 @@ public sealed class ClockDisciplineTests
     public void TheSynchronizationStatusAndTrackingReportFollowUpdates()
     {
         var (clock, control) = Simulated();
-        var discipline = new ClockDiscipline(control, DisciplineOptions.Default);
+        var discipline = new ClockDiscipline(control, new DisciplineOptions { RtcSync = true });
         discipline.Update(Input(offset: 0.002, rootDelay: 0.02, rootDispersion: 0.001), clock.UnixNanoseconds);
         clock.Advance(TimeSpan.FromSeconds(64));
         discipline.Update(Input(offset: -0.001, rootDelay: 0.02, rootDispersion: 0.001), clock.UnixNanoseconds);
@@ -204,6 +204,18 @@ public sealed class ClockDisciplineTests
 
         // The root dispersion grows with time since the update.
         Assert.True(discipline.RootDispersionAt(clock.UnixNanoseconds + 1_000_000_000_000) > report.RootDispersion);
+    }
+
+    [Fact]
+    public void WithoutRtcsyncTheKernelIsNeverToldTheClockIsSynchronized()
+    {
+        // chrony on Linux: STA_UNSYNC is cleared (and the kernel's 11-minute RTC writes start) only under rtcsync.
+        var (clock, control) = Simulated();
+        var discipline = new ClockDiscipline(control, DisciplineOptions.Default);
+        discipline.Update(Input(offset: 0.001), clock.UnixNanoseconds);
+        Assert.True(discipline.IsSynchronized);
+        Assert.False(control.IsSynchronized);
+        Assert.InRange(control.MaxErrorSeconds, 0.005, 0.007);
     }
 
     [Fact]
