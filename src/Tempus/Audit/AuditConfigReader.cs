@@ -17,6 +17,9 @@ public static class AuditConfigReader
     /// <summary>Most files read through include, confdir, sourcedir and includefile, the main file included.</summary>
     public const int MaxFiles = 256;
 
+    /// <summary>Most trusted key ids accepted from <c>trustedkey</c> ranges.</summary>
+    public const int MaxTrustedKeys = 1 << 20;
+
     /// <summary>Deepest nesting of included files.</summary>
     public const int MaxIncludeDepth = 8;
 
@@ -411,9 +414,14 @@ public static class AuditConfigReader
                 throw new FormatException($"bad key range '{text}'");
             }
 
+            if (Input.TrustedKeys!.Count + (long)(to - from) > MaxTrustedKeys)
+            {
+                throw new FormatException($"more than {MaxTrustedKeys} trusted key ids");
+            }
+
             for (uint id = from; id <= to; id++)
             {
-                Input.TrustedKeys!.Add(id);
+                Input.TrustedKeys.Add(id);
             }
         }
     }

@@ -110,6 +110,16 @@ public sealed class AuditConfigReaderTests : IDisposable
     }
 
     [Fact]
+    public void TrustedKeyRangesAreBounded()
+    {
+        string ranges = string.Join(' ', Enumerable.Range(0, 20).Select(i => $"{i * 70000 + 1}-{i * 70000 + 65535}"));
+        AuditInput input = _files.Read("ntp.conf", $"trustedkey {ranges}\n");
+        AuditFinding skipped = Assert.Single(input.ReadFindings);
+        Assert.Contains("more than 1048576 trusted key ids", skipped.Message, StringComparison.Ordinal);
+        Assert.True(input.TrustedKeys!.Count <= AuditConfigReader.MaxTrustedKeys);
+    }
+
+    [Fact]
     public void AnNtpConfIncludefileIsFollowed()
     {
         _files.Write("ntp.d/servers", "server inc.example nts\n");
