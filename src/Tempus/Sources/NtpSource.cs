@@ -84,6 +84,7 @@ public sealed partial class NtpSource : IMeasuredSource
     // Polling.
     private int _minPoll;
     private int _goodStreak;
+    private long _nextMissedPollNs;
     private int _burstSent;
 
     // The last authentic response, for the views.
@@ -278,8 +279,27 @@ public sealed partial class NtpSource : IMeasuredSource
             OnTimeout(localNowNs);
         }
 
-        if (Stopped || !IsOnline || _address is null || AwaitingResponse || localNowNs < NextPollNs || !Authenticator.CanSend)
+        if (Stopped || !IsOnline || _address is null || AwaitingResponse || localNowNs < NextPollNs)
         {
+            return 0;
+        }
+
+        if (!Authenticator.CanSend)
+        {
+            // Due, but nothing can be sent (NTS without cookies while NTS-KE fails or backs off): like chrony, that
+            // is a missed poll, once per interval, so the source becomes unreachable instead of steering the clock
+            // with ever older samples. NextPollNs stays, so the request goes out as soon as a session arrives.
+            if (localNowNs >= _nextMissedPollNs)
+            {
+                _nextMissedPollNs = localNowNs + IntervalNs;
+                Reach = (byte)(Reach << 1);
+                _goodStreak = 0;
+                if ((Reach & 0b111) == 0 && _filter.ValidCount > 0)
+                {
+                    _filter.AddDummy(localNowNs, PollToNs(Poll) / 1e9);
+                }
+            }
+
             return 0;
         }
 
@@ -467,6 +487,7 @@ public sealed partial class NtpSource : IMeasuredSource
         _filter.Reset();
         Statistics.Clear();
         Reach = 0;
+        _nextMissedPollNs = 0;
         _minPoll = Definition.MinPoll;
         Poll = _minPoll;
         _goodStreak = 0;

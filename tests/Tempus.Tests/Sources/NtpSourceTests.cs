@@ -365,6 +365,43 @@ public sealed class NtpSourceTests : IDisposable
     }
 
     [Fact]
+    public void AnNtsSourceThatCannotSendMissesItsPollsAndBecomesUnreachable()
+    {
+        // NTS-KE keeps failing after a NAK: the source must not stay "reachable" and steer with ageing samples.
+        using var nts = new NtsAuthenticator();
+        nts.SetSession(NtsTestSessions.Create(_lab.NtsRing, NtsAeadAlgorithm.AesSivCmac256));
+        NtpSource source = _lab.Source(SourceLab.Definition(nts: true, minPoll: 4, maxPoll: 4), nts);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source));
+            _lab.AdvanceToNextPoll(source);
+        }
+
+        Assert.Equal(0b111, source.Reach);
+        using var otherRing = NtsServerKeyRing.CreateEphemeral(_lab.ServerClock, 604800);
+        nts.SetSession(NtsTestSessions.Create(otherRing, NtsAeadAlgorithm.AesSivCmac256));
+        Assert.Equal(SourceResponseOutcome.NtsNak, _lab.Deliver(source, _lab.Serve(_lab.Request(source))));
+        Assert.False(nts.CanSend);
+
+        var buffer = new byte[NtpSource.MinRequestBufferLength];
+        for (int poll = 0; poll < 8; poll++)
+        {
+            _lab.AdvanceToNextPoll(source);
+            _lab.Advance(16);
+            // Asked again and again within one interval, it misses that poll once.
+            Assert.Equal(0, source.BuildRequest(buffer, _lab.LocalNs));
+            Assert.Equal(0, source.BuildRequest(buffer, _lab.LocalNs + 1_000_000));
+        }
+
+        Assert.Equal(0, source.Reach);
+        Assert.False(source.ToCandidate(_lab.LocalNs).Reachable);
+
+        // The session arrives: the request goes out at once, without waiting for another interval.
+        nts.SetSession(NtsTestSessions.Create(_lab.NtsRing, NtsAeadAlgorithm.AesSivCmac256));
+        Assert.True(source.BuildRequest(buffer, _lab.LocalNs) > 0);
+    }
+
+    [Fact]
     public void TheReachRegisterShiftsOncePerPoll()
     {
         NtpSource source = _lab.Source(SourceLab.Definition(minPoll: 4, maxPoll: 4));
