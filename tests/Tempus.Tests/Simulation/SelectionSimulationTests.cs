@@ -1,3 +1,4 @@
+using Tempus.Auth;
 using Tempus.Discipline;
 using Tempus.Selection;
 using Tempus.Simulation;
@@ -131,5 +132,24 @@ public sealed class SelectionSimulationTests(ITestOutputHelper output)
         Assert.Equal(1, sim.Servers["nts1"].KeyExchanges);
         Assert.True(sim.Engine.Tracking.IsSynchronized);
         Assert.Equal("nts1", sim.Engine.Tracking.ReferenceName);
+    }
+    [Fact]
+    public void SymmetricKeySourcesCountAsAuthenticatedAndSteerWhileAPlainOneWithAWrongClockIsShutOut()
+    {
+        using var keys = new KeyRing([new SymmetricKey(7, MacAlgorithm.Aes128Cmac, new byte[16] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, "test")]);
+        using var sim = new SimulationRunner(Sims.Start, initialOffsetSeconds: -0.03, frequencyErrorPpm: 8);
+        sim.AddServer("sk1", new SimulatedServerOptions { Keys = keys });
+        sim.AddServer("sk2", new SimulatedServerOptions { Keys = keys });
+        sim.AddServer("plain", new SimulatedServerOptions { ClockErrorSeconds = -0.040 });
+        sim.AddSource(Sims.Server("sk1") with { KeyId = 7 });
+        sim.AddSource(Sims.Server("sk2") with { KeyId = 7 });
+        sim.AddSource(Sims.Server("plain"));
+
+        sim.RunFor(TimeSpan.FromHours(1));
+
+        Assert.Equal(Tempus.Server.ServerOutcome.RespondedAuthenticated, sim.Servers["sk1"].LastOutcome);
+        Assert.Equal(SourceSelectionStatus.Unauthenticated, Sims.Selection(sim, "plain").Status);
+        Assert.DoesNotContain(sim.Updates, u => u.Peer == "plain");
+        Assert.True(Math.Abs(sim.TrueOffsetSeconds) < 0.001);
     }
 }
