@@ -588,6 +588,15 @@ public sealed partial class NtpSource : IMeasuredSource
             _txLocalNs += (long)Math.Round(shift * 1e9);
             _t1 = NtpTimestamp.FromUnixTimeNanoseconds(_txLocalNs);
         }
+
+        // The schedule is on the local timescale too: a clock stepped back by a day must not wait a day for its next
+        // poll, nor one stepped forward poll at once.
+        long scheduleShift = (long)Math.Round(offsetCorrection * 1e9);
+        NextPollNs += scheduleShift;
+        if (_nextMissedPollNs != 0)
+        {
+            _nextMissedPollNs += scheduleShift;
+        }
     }
 
     /// <inheritdoc/>

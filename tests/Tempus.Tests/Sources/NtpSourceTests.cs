@@ -402,6 +402,19 @@ public sealed class NtpSourceTests : IDisposable
     }
 
     [Fact]
+    public void AStepMovesThePollScheduleWithTheClock()
+    {
+        NtpSource source = _lab.Source(SourceLab.Definition(minPoll: 6, maxPoll: 6));
+        Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source));
+        long next = source.NextPollNs;
+
+        // The clock was a day ahead and is stepped back: the next poll is still 64 s away, not a day and 64 s.
+        source.OnClockCorrected(_lab.LocalNs, 0, -86400);
+
+        Assert.Equal(next - 86_400_000_000_000, source.NextPollNs);
+    }
+
+    [Fact]
     public void TheReachRegisterShiftsOncePerPoll()
     {
         NtpSource source = _lab.Source(SourceLab.Definition(minPoll: 4, maxPoll: 4));
