@@ -358,6 +358,25 @@ public sealed class ClockDiscipline
         return (date.Month == 6 && date.Day == 30) || (date.Month == 12 && date.Day == 31);
     }
 
+    /// <summary>
+    /// Whether <paramref name="localNowNs"/> is within 5 s of the midnight of an armed leap second (chrony's
+    /// REF_IsLeapSecondClose): around it the local clock and the servers' repeat their second at slightly different
+    /// moments, so a measurement can be a second off. The engine makes no clock update then; sources may drop samples.
+    /// </summary>
+    /// <param name="localNowNs">Now, cooked local time, Unix ns.</param>
+    /// <returns>True in the 10 s around a leap second that was armed.</returns>
+    public bool IsLeapSecondClose(long localNowNs)
+    {
+        if (_leapSecond == 0)
+        {
+            return false;
+        }
+
+        const long margin = 5_000_000_000L;
+        long sinceMidnight = ((localNowNs % NanosecondsPerDay) + NanosecondsPerDay) % NanosecondsPerDay;
+        return sinceMidnight < margin || NanosecondsPerDay - sinceMidnight < margin;
+    }
+
     // chrony's is_offset_ok (maxchange).
     private bool IsOffsetAcceptable(double offset)
     {

@@ -112,8 +112,8 @@ public sealed class SyncEngine
 
     /// <summary>
     /// Selection and, when the system peer has a sample the clock has not been updated from, a clock update
-    /// (chrony updates the reference only on a new sample of the selected source). Call it after each new sample and
-    /// when <see cref="ReselectNeeded"/>.
+    /// (chrony updates the reference only on a new sample of the selected source; none within 5 s of an armed leap
+    /// second). Call it after each new sample and when <see cref="ReselectNeeded"/>.
     /// </summary>
     /// <param name="localNowNs">Now on <see cref="Clock"/>, Unix ns.</param>
     /// <returns>What the discipline did, or null when the clock was not updated.</returns>
@@ -142,7 +142,8 @@ public sealed class SyncEngine
                 Discipline.SetUnsynchronized(localNowNs);
             }
         }
-        else if (!_sampleUsed.TryGetValue(peer, out long used) || used != peer.Statistics.LastSampleTimeNs)
+        else if ((!_sampleUsed.TryGetValue(peer, out long used) || used != peer.Statistics.LastSampleTimeNs)
+            && !Discipline.IsLeapSecondClose(localNowNs))
         {
             SourceStatistics stats = peer.Statistics;
             var input = new DisciplineInput(

@@ -148,7 +148,10 @@ public sealed class ClockDisciplineTests
         Assert.Equal(LeapIndicator.InsertSecond, discipline.Leap);
         Assert.Equal(LeapIndicator.InsertSecond, control.Leap);
 
-        clock.Advance(TimeSpan.FromHours(12) + TimeSpan.FromSeconds(2));
+        Assert.False(discipline.IsLeapSecondClose(clock.UnixNanoseconds));
+        clock.Advance(TimeSpan.FromHours(12) - TimeSpan.FromSeconds(3));
+        Assert.True(discipline.IsLeapSecondClose(clock.UnixNanoseconds));
+        clock.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(-1, clock.LocalOffsetSeconds, 6);
         Assert.Equal(LeapIndicator.NoWarning, control.Leap);
     }
