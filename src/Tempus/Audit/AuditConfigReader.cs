@@ -127,6 +127,12 @@ public static class AuditConfigReader
                 AuditSeverity.Failure, null, AuditCodes.ConfigError, $"{error}: tempusd refuses to start with this configuration", "correct the line (tempusd --check-config lists every error)"));
         }
 
+        foreach (ConfigError warning in config.Warnings)
+        {
+            input.ReadFindings.Add(new AuditFinding(
+                AuditSeverity.Info, null, AuditCodes.ConfigLineIgnored, $"{warning} (tempusd accepts the line and ignores it)", "remove the line if it was meant to do something"));
+        }
+
         foreach (SourceDefinition source in config.Sources)
         {
             input.Sources.Add(new AuditSource

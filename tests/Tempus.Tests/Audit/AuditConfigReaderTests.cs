@@ -151,6 +151,15 @@ public sealed class AuditConfigReaderTests : IDisposable
     }
 
     [Fact]
+    public void AChronyDirectiveTempusIgnoresIsAnInfoNote()
+    {
+        AuditInput input = _files.Read("tempus.conf", "server a.example nts\ndscp 46\n");
+        AuditFinding note = Assert.Single(input.ReadFindings);
+        Assert.Equal((AuditSeverity.Info, AuditCodes.ConfigLineIgnored), (note.Severity, note.Code));
+        Assert.Contains("tempus.conf:2", note.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AFileLargerThanTheLimitIsRefused()
     {
         string path = _files.Write("huge.conf", new string('#', global::Tempus.Config.ConfigParser.MaxFileSize + 1));
