@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -20,8 +21,10 @@ public sealed class TlsSession : IDisposable
     // RFC 7301 §3.1 wire form: one-byte length, then the name.
     private static ReadOnlySpan<byte> NtsKeAlpnWire => [7, (byte)'n', (byte)'t', (byte)'s', (byte)'k', (byte)'e', (byte)'/', (byte)'1'];
 
-    // Room for a full TLS record (2^14 plaintext + 256 expansion + 5 header, RFC 8446 §5.2); NTS-KE
-    // exchanges are small and rare, so plain per-session arrays rather than a pool.
+    // Room for a full TLS record (2^14 plaintext + 256 expansion + 5 header, RFC 8446 §5.2). The buffers come from
+    // the shared pool: a busy NTS-KE server makes hundreds of sessions a second, and 33 KB of fresh arrays for each
+    // were most of its garbage (issue 5). They only ever hold TLS records, i.e. ciphertext, so nothing secret goes
+    // back to the pool.
     private const int BufferSize = 16384 + 256 + 5;
 
     private readonly SafeSslHandle _ssl;
@@ -31,8 +34,8 @@ public sealed class TlsSession : IDisposable
     private readonly bool _ownsTransport;
     private readonly TimeSpan _handshakeTimeout;
     private readonly string? _expectedServerName;
-    private readonly byte[] _receiveBuffer = new byte[BufferSize];
-    private readonly byte[] _sendBuffer = new byte[BufferSize];
+    private readonly byte[] _receiveBuffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    private readonly byte[] _sendBuffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private SessionState _state;
     private int _busy;
     private bool _transportEof;
@@ -285,6 +288,15 @@ public sealed class TlsSession : IDisposable
         if (_ownsTransport)
         {
             _transport.Dispose();
+        }
+
+        // Taking the operation flag keeps any later operation from starting; if one is still running (Dispose
+        // called concurrently, which the one-operation rule does not forbid), its transport read or write may
+        // still touch the buffers, so they are left to the GC rather than handed to someone else.
+        if (Interlocked.Exchange(ref _busy, 1) == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_receiveBuffer);
+            ArrayPool<byte>.Shared.Return(_sendBuffer);
         }
     }
 
