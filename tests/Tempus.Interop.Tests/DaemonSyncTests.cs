@@ -124,6 +124,41 @@ public sealed class DaemonSyncTests : IDisposable
         Assert.Contains("A 127.0.0.1", text.Stdout, StringComparison.Ordinal);
     }
 
+    [Theory(Timeout = 120_000)]
+    [InlineData("-Q", "(ignored)")]
+    [InlineData("-q", "(ignored: -x)")]
+    public async Task OneShotModesMeasureOncePrintTheOffsetAndExit(string flag, string verdict)
+    {
+        using var directory = new TempDirectory("oneshot");
+        string keys = directory.WriteFile("tempus.keys", "7 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
+        await using TempusDaemon server = await TempusDaemon.StartAsync(_paths, _output, new TempusdOptions { LocalStratum = 4, KeyFile = keys });
+        string config = directory.WriteFile("oneshot.conf", $"keyfile {keys}\nserver 127.0.0.1 port {server.Port} key 7 minpoll -2 maxpoll -2\n");
+
+        // Like chronyd -Q / -q: iburst, one estimate, "System clock wrong by X seconds", exit. -x keeps -q from stepping.
+        string[] arguments = flag == "-q" ? [flag, "-x", "-t", "30", "-f", config] : [flag, "-t", "30", "-f", config];
+        CommandResult result = await CommandLine.RunAsync(_paths.Tempusd, arguments, TimeSpan.FromSeconds(60), _output);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var match = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"System clock wrong by (-?\d+\.\d{6}) seconds (\(.*\))");
+        Assert.True(match.Success, result.ToString());
+        Assert.Equal(verdict, match.Groups[2].Value);
+        // The server shares this machine's clock: the offset is measurement noise.
+        Assert.InRange(double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), -0.1, 0.1);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task OneShotModeWithoutAUsableSourceFailsAfterTheTimeout()
+    {
+        using var directory = new TempDirectory("oneshot");
+        int silent = FreePort.Udp(System.Net.IPAddress.Loopback);
+        string config = directory.WriteFile("oneshot.conf", $"server 127.0.0.1 port {silent} minpoll -2 maxpoll -2\n");
+
+        CommandResult result = await CommandLine.RunAsync(_paths.Tempusd, ["-Q", "-t", "3", "-f", config], TimeSpan.FromSeconds(30), _output);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("No suitable source for synchronisation", result.Stderr, StringComparison.Ordinal);
+    }
+
     private Task<TempusDaemon> StartClientAsync(params string[] lines) =>
         TempusDaemon.StartAsync(_paths, _output, new TempusdOptions { LocalStratum = 10, ExtraLines = lines });
 
