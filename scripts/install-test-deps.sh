@@ -47,8 +47,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   # A package's maintainer script may still have started a daemon on a machine without policy-rc.d
-  # support; make sure nothing disciplines the clock.
-  $sudo pkill -x chronyd 2>/dev/null || true
+  # support; make sure nothing disciplines the clock. Only a chronyd that may touch the clock is stopped:
+  # instances run with -x (tests, benchmarks) are left alone.
+  for p in $(pgrep -x chronyd || true); do
+    if ! tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -qw -- -x; then $sudo kill "$p" 2>/dev/null || true; fi
+  done
 fi
 
 if [ $need_ntpsec -eq 1 ]; then
