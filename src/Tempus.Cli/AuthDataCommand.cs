@@ -6,25 +6,8 @@ namespace Tempus.Cli;
 /// <summary><c>tempusctl authdata [-v]</c>: show how each source is authenticated: symmetric key or NTS, cookies, key exchanges (like chronyc authdata).</summary>
 internal static class AuthDataCommand
 {
-    public static Command Create()
-    {
-        var verbose = ControlVerb.Verbose();
-        var json = ControlVerb.Json();
-        var csv = ControlVerb.Csv();
-        var command = new Command("authdata", "show how each source is authenticated: symmetric key or NTS, cookies, key exchanges (like chronyc authdata)." + ControlVerb.ExitCodeHelp) { verbose, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
-        return command;
-    }
+    public static Command Create() => SourceViewCommand.Create("authdata", "show how each source is authenticated: symmetric key or NTS, cookies, key exchanges (like chronyc authdata).", ControlViews.AuthData);
 
     public static Task<int> RunAsync(ControlClient client, bool verbose, bool json, bool csv, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
-        ControlVerb.RunAsync(
-            async ct =>
-            {
-                IReadOnlyList<SourceReport> sources = await client.GetSourcesAsync(ct).ConfigureAwait(false);
-                return json ? ControlViews.Json(sources.ToArray(), ControlJsonContext.Default.SourceReportArray) : ControlViews.AuthData(sources, verbose, csv);
-            },
-            json,
-            stdout,
-            stderr,
-            cancellationToken);
+        SourceViewCommand.RunAsync(client, ControlViews.AuthData, verbose, json, csv, stdout, stderr, cancellationToken);
 }

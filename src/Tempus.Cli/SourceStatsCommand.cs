@@ -6,25 +6,8 @@ namespace Tempus.Cli;
 /// <summary><c>tempusctl sourcestats [-v]</c>: show each source's sample statistics: frequency, skew, offset, deviation (like chronyc sourcestats).</summary>
 internal static class SourceStatsCommand
 {
-    public static Command Create()
-    {
-        var verbose = ControlVerb.Verbose();
-        var json = ControlVerb.Json();
-        var csv = ControlVerb.Csv();
-        var command = new Command("sourcestats", "show each source's sample statistics: frequency, skew, offset, deviation (like chronyc sourcestats)." + ControlVerb.ExitCodeHelp) { verbose, json, csv };
-        command.SetAction((parse, ct) => RunAsync(ControlVerb.Client(parse), parse.GetValue(verbose), parse.GetValue(json), ControlVerb.IsCsv(parse, csv), Console.Out, Console.Error, ct));
-        return command;
-    }
+    public static Command Create() => SourceViewCommand.Create("sourcestats", "show each source's sample statistics: frequency, skew, offset, deviation (like chronyc sourcestats).", ControlViews.SourceStats);
 
     public static Task<int> RunAsync(ControlClient client, bool verbose, bool json, bool csv, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
-        ControlVerb.RunAsync(
-            async ct =>
-            {
-                IReadOnlyList<SourceReport> sources = await client.GetSourcesAsync(ct).ConfigureAwait(false);
-                return json ? ControlViews.Json(sources.ToArray(), ControlJsonContext.Default.SourceReportArray) : ControlViews.SourceStats(sources, verbose, csv);
-            },
-            json,
-            stdout,
-            stderr,
-            cancellationToken);
+        SourceViewCommand.RunAsync(client, ControlViews.SourceStats, verbose, json, csv, stdout, stderr, cancellationToken);
 }
