@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Tempus.Protocol;
@@ -19,8 +18,9 @@ namespace Tempus.Clock;
 /// Slewing works as chrony's does (sys_generic.c), not through the kernel PLL: the frequency is raised or lowered
 /// by up to the maximum slew rate for as long as it takes to correct the offset, then put back; beyond the ±500 ppm
 /// of timex.freq, timex.tick carries the rest (1 µs of tick is 100 ppm, ±10% at most). The first adjustment takes
-/// the clock over from the kernel PLL (STA_PLL off, PLL offset reset), as chronyd does at start; the constructor
-/// does not, so creating the object is harmless.
+/// the clock over from the kernel PLL (PLL offset reset, then STA_PLL off), as chronyd does at start; the constructor
+/// does not, so creating the object is harmless. The kernel and the slew timer's time are reached through
+/// <see cref="IKernelClock"/> and <see cref="TimeProvider"/>, so tests drive this class against a simulated kernel.
 /// </remarks>
 public sealed class LinuxClockControl : IClockControl, IDisposable
 {
@@ -37,8 +37,10 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
     private const long MaxErrorLimitMicroseconds = 16_000_000;
 
     private readonly double _maxSlewRatePpm;
+    private readonly IKernelClock _kernel;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
-    private readonly Timer _slewTimer;
+    private readonly ITimer _slewTimer;
     private double _baseFrequencyPpm;
     private double _remainingSlewSeconds;
     private double _slewRatePpm;
@@ -50,12 +52,22 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
     /// <param name="maxSlewRatePpm">The fastest an offset is slewed out, ppm (chrony's default: 83333.333;
     /// the kernel allows about 100 000 ppm in all).</param>
     public LinuxClockControl(double maxSlewRatePpm = ClockSlew.DefaultMaxSlewRatePpm)
+        : this(RealKernelClock.Instance, TimeProvider.System, maxSlewRatePpm)
     {
+    }
+
+    /// <summary>Creates the control over <paramref name="kernel"/>, timing slews with <paramref name="time"/>; changes nothing.</summary>
+    internal LinuxClockControl(IKernelClock kernel, TimeProvider time, double maxSlewRatePpm = ClockSlew.DefaultMaxSlewRatePpm)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(time);
         ClockSlew.ValidateRate(maxSlewRatePpm);
+        _kernel = kernel;
+        _time = time;
         _maxSlewRatePpm = maxSlewRatePpm;
-        _baseFrequencyPpm = ReadKernelState().TotalFrequencyPpm;
-        CanAdjust = ProcessHasCapSysTime();
-        _slewTimer = new Timer(static state => ((LinuxClockControl)state!).OnSlewTimer(), this, Timeout.Infinite, Timeout.Infinite);
+        _baseFrequencyPpm = KernelClockState.From(kernel.Read()).TotalFrequencyPpm;
+        CanAdjust = kernel.HasCapSysTime;
+        _slewTimer = time.CreateTimer(static state => ((LinuxClockControl)state!).OnSlewTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     /// <inheritdoc/>
@@ -162,7 +174,7 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
         {
             ThrowIfDisposed();
             TakeOver();
-            int status = Interop.Libc.ReadKernelClockState().Status & ~(Interop.Libc.STA_INS | Interop.Libc.STA_DEL);
+            int status = _kernel.Read().Status & ~(Interop.Libc.STA_INS | Interop.Libc.STA_DEL);
             Interop.Libc.Timex timex = default;
             timex.Modes = Interop.Libc.ADJ_STATUS;
             timex.Status = status | bits;
@@ -179,7 +191,7 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
             TakeOver();
 
             // Clearing STA_UNSYNC is what turns on the kernel's 11-minute RTC update (rtcsync).
-            int status = Interop.Libc.ReadKernelClockState().Status & ~Interop.Libc.STA_UNSYNC;
+            int status = _kernel.Read().Status & ~Interop.Libc.STA_UNSYNC;
             Interop.Libc.Timex timex = default;
             timex.Modes = Interop.Libc.ADJ_STATUS | Interop.Libc.ADJ_MAXERROR | Interop.Libc.ADJ_ESTERROR;
             timex.Status = synced ? status : status | Interop.Libc.STA_UNSYNC;
@@ -238,35 +250,21 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
         return (KernelClockState.NominalTickMicroseconds + tickDelta, (long)Math.Round(residual * Interop.Libc.ScaledPpmPerPpm));
     }
 
-    private static bool ProcessHasCapSysTime()
-    {
-        try
-        {
-            return HasCapSysTime(File.ReadAllText("/proc/self/status"));
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
     private static long ToErrorMicroseconds(double seconds) =>
         double.IsFinite(seconds) ? Math.Clamp((long)Math.Round(seconds * 1e6), 0, MaxErrorLimitMicroseconds) : MaxErrorLimitMicroseconds;
 
-    private static void Adjust(ref Interop.Libc.Timex timex, string operation)
+    private void Adjust(ref Interop.Libc.Timex timex, string operation)
     {
-        if (Interop.Libc.ClockAdjTime(Interop.Libc.CLOCK_REALTIME, ref timex, out int errno) < 0)
+        if (_kernel.Adjust(ref timex, out int errno) < 0)
         {
             throw new ClockControlException(errno, DescribeAdjustError(errno, operation));
         }
     }
 
-    // chronyd at start (sys_timex.c): the kernel PLL must not fight our frequency and slews, so turn it off and
-    // drop its outstanding offset. Done at the first adjustment, never in the constructor.
+    // chronyd at start (sys_timex.c): the kernel PLL must not fight our frequency and slews, so drop its outstanding
+    // offset and turn it off. Two calls, in that order: the kernel applies ADJ_STATUS before ADJ_OFFSET and ignores
+    // an offset while STA_PLL is clear (ntp_update_offset), yet keeps slewing out what time_offset still holds.
+    // Done at the first adjustment, never in the constructor.
     private void TakeOver()
     {
         if (_takenOver)
@@ -274,23 +272,27 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
             return;
         }
 
-        int status = Interop.Libc.ReadKernelClockState().Status
-            & ~(Interop.Libc.STA_PLL | Interop.Libc.STA_FLL | Interop.Libc.STA_PPSFREQ | Interop.Libc.STA_PPSTIME);
-        Interop.Libc.Timex timex = default;
-        timex.Modes = Interop.Libc.ADJ_OFFSET | Interop.Libc.ADJ_STATUS | Interop.Libc.ADJ_NANO;
-        timex.Offset = 0;
-        timex.Status = status;
-        Adjust(ref timex, "disable the kernel PLL");
+        int status = _kernel.Read().Status;
+        Interop.Libc.Timex reset = default;
+        reset.Modes = Interop.Libc.ADJ_OFFSET | Interop.Libc.ADJ_STATUS | Interop.Libc.ADJ_NANO;
+        reset.Offset = 0;
+        reset.Status = status | Interop.Libc.STA_PLL;
+        Adjust(ref reset, "reset the kernel PLL offset");
+
+        Interop.Libc.Timex off = default;
+        off.Modes = Interop.Libc.ADJ_STATUS;
+        off.Status = status & ~(Interop.Libc.STA_PLL | Interop.Libc.STA_FLL | Interop.Libc.STA_PPSFREQ | Interop.Libc.STA_PPSTIME);
+        Adjust(ref off, "disable the kernel PLL");
         _takenOver = true;
     }
 
     private double SlewedSinceStart() =>
-        _slewRatePpm == 0 ? 0 : _slewRatePpm * 1e-6 * Stopwatch.GetElapsedTime(_slewStartTimestamp).TotalSeconds;
+        _slewRatePpm == 0 ? 0 : _slewRatePpm * 1e-6 * _time.GetElapsedTime(_slewStartTimestamp).TotalSeconds;
 
     private void AccountSlewProgress()
     {
         _remainingSlewSeconds -= SlewedSinceStart();
-        _slewStartTimestamp = Stopwatch.GetTimestamp();
+        _slewStartTimestamp = _time.GetTimestamp();
     }
 
     // Raise or lower the frequency by the slew rate until the outstanding offset is gone. Small offsets are slewed
@@ -312,10 +314,10 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
 
         WriteFrequency(_baseFrequencyPpm + rate);
         _slewRatePpm = rate;
-        _slewStartTimestamp = Stopwatch.GetTimestamp();
+        _slewStartTimestamp = _time.GetTimestamp();
         if (rate == 0)
         {
-            _slewTimer.Change(Timeout.Infinite, Timeout.Infinite);
+            _slewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
         else
         {
@@ -345,7 +347,7 @@ public sealed class LinuxClockControl : IClockControl, IDisposable
         }
     }
 
-    private static void WriteFrequency(double totalPpm)
+    private void WriteFrequency(double totalPpm)
     {
         (long tick, long scaledFrequency) = SplitFrequency(totalPpm);
         Interop.Libc.Timex timex = default;
