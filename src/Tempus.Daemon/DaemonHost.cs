@@ -102,6 +102,15 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     /// give-up; returns the exit code.</summary>
     public async Task<int> RunAsync(TimeSpan? timeout)
     {
+        // Registered before anything starts, so a SIGTERM during start-up stops the daemon cleanly instead of
+        // arriving between the runtime's default handling and ours.
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stop.Cancel(); });
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _stop.Cancel(); });
+        using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
+        {
+            c.Cancel = true;
+            Reload();
+        });
         if (timeout is { } limit)
         {
             _stop.CancelAfter(limit);
@@ -164,19 +173,20 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             }
         }
 
-        await Sources.StartAsync(_stop.Token).ConfigureAwait(false);
+        try
+        {
+            await Sources.StartAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            await ShutdownAsync().ConfigureAwait(false);
+            return _exitCode;
+        }
+
         foreach (SourceProblem problem in Sources.Problems)
         {
             LogSourceProblem(_logger, problem.Definition.Host, problem.Message);
         }
-
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stop.Cancel(); });
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _stop.Cancel(); });
-        using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
-        {
-            c.Cancel = true;
-            Reload();
-        });
 
         long lastDriftSave = Environment.TickCount64;
         try
