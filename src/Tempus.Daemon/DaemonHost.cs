@@ -46,6 +46,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private NtsKeServer? _keServer;
     private ControlServer? _controlServer;
     private Metrics.MetricsServer? _metrics;
+    private readonly LogFiles? _logFiles;
     private int _exitCode;
 
     /// <param name="options">The command line.</param>
@@ -81,6 +82,10 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         Sources.SourceAdded += source => Engine.AddSource(source);
         Sources.SourceRemoved += source => Engine.RemoveSource(source);
         Sources.SourceUpdated += OnSourceUpdated;
+        if (config.LogDirectory is { } logDirectory && config.LogKinds.Count > 0)
+        {
+            _logFiles = new LogFiles(logDirectory, config.LogKinds, message => LogDriftError(_logger, message));
+        }
     }
 
     public SyncEngine Engine { get; }
@@ -238,6 +243,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         _keServer?.Dispose();
         _server?.Dispose();
         _ntsKeys?.Dispose();
+        _logFiles?.Dispose();
         (_control as IDisposable)?.Dispose();
         _stop.Dispose();
     }
@@ -245,10 +251,30 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private void OnSourceUpdated(NtpSource source)
     {
         // Called by the SourceManager with _sync held.
-        DisciplineAction? action = Engine.Update(Engine.Clock.UnixNanoseconds);
+        long now = Engine.Clock.UnixNanoseconds;
+        DisciplineAction? action = Engine.Update(now);
         if (action is not null)
         {
             LogClockUpdate(_logger, source.Name, Engine.Tracking.LastOffset, Engine.Tracking.FrequencyPpm);
+        }
+
+        if (_logFiles is not null)
+        {
+            SourceReport report = source.Report(now);
+            _logFiles.Measurement(report, now);
+            _logFiles.Statistics(report, now);
+            if (action is not null)
+            {
+                _logFiles.Tracking(Engine.Tracking, now);
+            }
+
+            if (_logFiles.Logs("selection"))
+            {
+                foreach (NtpSource each in Sources.Sources)
+                {
+                    _logFiles.Selection(each.Report(now), now);
+                }
+            }
         }
 
         if (Engine.Discipline.MustExit && !_stop.IsCancellationRequested)
