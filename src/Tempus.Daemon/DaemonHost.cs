@@ -496,7 +496,15 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    public Task<int> RekeyAsync(CancellationToken cancellationToken) => Task.FromResult(Sources.RekeyAll());
+    /// <summary>
+    /// chronyc rekey re-reads the key file; Tempus does that for its server (as SIGHUP does) and also runs NTS-KE
+    /// again for every NTS source.
+    /// </summary>
+    public Task<int> RekeyAsync(CancellationToken cancellationToken)
+    {
+        Reload();
+        return Task.FromResult(Sources.RekeyAll());
+    }
 
     public Task<int> ReloadSourcesAsync(CancellationToken cancellationToken)
     {
@@ -587,10 +595,10 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "no 'allow' directive: the NTP server answers nobody (add e.g. 'allow 127.0.0.0/8')")]
     private static partial void LogNoAllow(ILogger logger);
 
-    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "SIGHUP: symmetric keys reloaded as configured in {ConfigPath} (other settings apply at restart)")]
+    [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "symmetric keys and NTS certificates reloaded as configured in {ConfigPath} (SIGHUP or tempusctl rekey; other settings apply at restart)")]
     private static partial void LogReloaded(ILogger logger, string configPath);
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "SIGHUP: reload failed, keeping the keys in service: {Reason}")]
+    [LoggerMessage(EventId = 10, Level = LogLevel.Error, Message = "reload failed, keeping the keys in service: {Reason}")]
     private static partial void LogReloadFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Critical, Message = "cannot start the NTS-KE server: {Reason}")]
