@@ -39,10 +39,14 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         private static partial int LchownNative(string path, uint owner, uint group);
 
-        /// <summary>Type, mode, owner and group of <paramref name="path"/> without following a final symlink. Returns 0 or errno.</summary>
-        internal static int GetOwnership(string path, out uint uid, out uint gid, out int mode)
+        /// <summary>
+        /// Type, mode, owner and group of <paramref name="path"/> through statx(2), which .NET's file API does not
+        /// expose. A final symlink is not followed unless <paramref name="followSymlinks"/> (the control socket checks
+        /// the link itself; the audit checks the file a daemon would read). Returns 0 or errno.
+        /// </summary>
+        internal static int GetOwnership(string path, out uint uid, out uint gid, out int mode, bool followSymlinks = false)
         {
-            if (StatxStructNative(OwnershipAtFdCwd, path, OwnershipAtSymlinkNoFollow, OwnershipStatxMask, out Statx st) != 0)
+            if (StatxStructNative(OwnershipAtFdCwd, path, followSymlinks ? 0 : OwnershipAtSymlinkNoFollow, OwnershipStatxMask, out Statx st) != 0)
             {
                 uid = gid = 0;
                 mode = 0;

@@ -143,7 +143,7 @@ public sealed class AuditEnvironment
 
     private static (FileOwnership?, string?) StatFile(string path)
     {
-        int errno = Interop.Libc.GetFileOwnership(path, out uint uid, out uint gid, out uint mode);
+        int errno = Interop.Libc.GetOwnership(path, out uint uid, out uint gid, out int mode, followSymlinks: true);
         return errno == 0
             ? (new FileOwnership(uid, gid, (UnixFileMode)(mode & 0xfff)), null)
             : (null, errno switch { 2 => "No such file or directory", 13 => "Permission denied", _ => $"errno {errno}" });
