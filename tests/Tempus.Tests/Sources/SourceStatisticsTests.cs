@@ -113,20 +113,21 @@ public sealed class SourceStatisticsTests
             delays[k] = 0.01 + 0.001 * random.NextDouble();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int k = 0; k < noise.Length; k++, i++)
+        // Three rounds of 1000 samples; a per-sample allocation shows in every round, while the runtime's own
+        // one-off work on this thread (tiered JIT starting its background worker) can land in any single one.
+        var rounds = new long[3];
+        for (int round = 0; round < rounds.Length; round++)
         {
-            stats.AddSample(Sample(i * 8.0, noise[k], delays[k]));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int k = 0; k < noise.Length; k++, i++)
+            {
+                stats.AddSample(Sample(i * 8.0, noise[k], delays[k]));
+            }
+
+            rounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        long first = GC.GetAllocatedBytesForCurrentThread() - before;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int k = 0; k < noise.Length; k++, i++)
-        {
-            stats.AddSample(Sample(i * 8.0, noise[k], delays[k]));
-        }
-
-        Assert.Equal((0L, 0L), (first, GC.GetAllocatedBytesForCurrentThread() - before));
+        Assert.True(rounds.Min() == 0 && rounds.Count(r => r != 0) <= 1, $"bytes allocated per round of 1000 samples: {string.Join(", ", rounds)}");
     }
 
     [Fact]
