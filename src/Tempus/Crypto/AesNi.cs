@@ -1,0 +1,414 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using X86Aes = System.Runtime.Intrinsics.X86.Aes;
+
+namespace Tempus.Crypto;
+
+/// <summary>
+/// The AES block cipher (FIPS-197) on the x86 AES-NI instructions, encryption direction only: AES-SIV,
+/// AES-CMAC, AES-GCM-SIV and their CTR modes never run the inverse cipher.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Why not OpenSSL: an NTS request re-keys twice and runs a few short CMAC chains and one CTR; through
+/// EVP each re-key is a full EVP_EncryptInit_ex (about 160 ns on OpenSSL 3.0) and each update pays the
+/// provider dispatch, which together cost more than the AES rounds themselves. Here a key expansion is a
+/// few dozen instructions and a block is the round instructions alone.
+/// </para>
+/// <para>
+/// Constant time: the S-box is only ever applied by the AESENC/AESENCLAST/AESKEYGENASSIST instructions,
+/// so no memory access depends on a key or data byte, and no branch depends on anything but the key
+/// length.
+/// </para>
+/// </remarks>
+internal static class AesNi
+{
+    /// <summary>The AES block size in bytes.</summary>
+    internal const int BlockSize = 16;
+
+    /// <summary>Whether this CPU and runtime have the AES-NI and SSE2 instructions this class is built on.</summary>
+    internal static bool IsSupported => X86Aes.IsSupported && Sse2.IsSupported;
+
+    /// <summary>Loads the 16 bytes at <paramref name="offset"/> of <paramref name="source"/> as one AES block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<byte> Load(ReadOnlySpan<byte> source, int offset) =>
+        Vector128.Create(source.Slice(offset, BlockSize));
+
+    /// <summary>
+    /// XORs <paramref name="input"/> with the AES-CTR keystream of <paramref name="key"/> into
+    /// <paramref name="output"/> (same length; they may be the same span), four blocks at a time so that the
+    /// AES rounds of independent blocks overlap in the pipeline. <paramref name="counters"/> makes the
+    /// i-th counter block from the initial one, which is where the modes differ.
+    /// </summary>
+    internal static void Ctr<TCounter>(ref readonly AesNiKey key, ReadOnlySpan<byte> input, Span<byte> output, TCounter counters)
+        where TCounter : struct, ICounterBlocks
+    {
+        uint index = 0;
+        int offset = 0;
+        for (; input.Length - offset >= 4 * BlockSize; offset += 4 * BlockSize, index += 4)
+        {
+            Vector128<byte> b0 = counters.Block(index);
+            Vector128<byte> b1 = counters.Block(index + 1);
+            Vector128<byte> b2 = counters.Block(index + 2);
+            Vector128<byte> b3 = counters.Block(index + 3);
+            key.Encrypt4(ref b0, ref b1, ref b2, ref b3);
+            (b0 ^ Load(input, offset)).CopyTo(output[offset..]);
+            (b1 ^ Load(input, offset + 16)).CopyTo(output[(offset + 16)..]);
+            (b2 ^ Load(input, offset + 32)).CopyTo(output[(offset + 32)..]);
+            (b3 ^ Load(input, offset + 48)).CopyTo(output[(offset + 48)..]);
+        }
+
+        if (offset == input.Length)
+        {
+            return;
+        }
+
+        // The last one to four blocks, the last possibly partial: four blocks cost no more latency than one.
+        Span<byte> keystream = stackalloc byte[4 * BlockSize];
+        Vector128<byte> c0 = counters.Block(index);
+        Vector128<byte> c1 = counters.Block(index + 1);
+        Vector128<byte> c2 = counters.Block(index + 2);
+        Vector128<byte> c3 = counters.Block(index + 3);
+        key.Encrypt4(ref c0, ref c1, ref c2, ref c3);
+        c0.CopyTo(keystream);
+        c1.CopyTo(keystream[16..]);
+        c2.CopyTo(keystream[32..]);
+        c3.CopyTo(keystream[48..]);
+        ReadOnlySpan<byte> tail = input[offset..];
+        Span<byte> tailOutput = output[offset..];
+        for (int i = 0; i < tail.Length; i++)
+        {
+            tailOutput[i] = (byte)(tail[i] ^ keystream[i]);
+        }
+
+        // The keystream would decrypt this message: do not leave it on the stack.
+        keystream.Clear();
+    }
+
+    /// <summary>
+    /// AES-CMAC (RFC 4493 §2.4) of <paramref name="message"/> under <paramref name="key"/> with the subkeys
+    /// <paramref name="k1"/> and <paramref name="k2"/>, chained straight over the caller's span. With
+    /// <paramref name="hasXorEnd"/> (the message is then at least 16 bytes), <paramref name="xorEnd"/> is
+    /// XORed onto the last 16 bytes of the message first: RFC 5297 §2.4's "S_n xorend D".
+    /// </summary>
+    internal static Vector128<byte> Cmac(ref readonly AesNiKey key, Vector128<byte> k1, Vector128<byte> k2, ReadOnlySpan<byte> message, Vector128<byte> xorEnd, bool hasXorEnd)
+    {
+        int length = message.Length;
+
+        // The final block (complete, or padded with 10^i) starts here; the xorend region may begin one
+        // block earlier, so everything from the block it starts in goes through a small copy.
+        int lastStart = length == 0 ? 0 : (length - 1) & ~(BlockSize - 1);
+        int direct = hasXorEnd ? (length - BlockSize) & ~(BlockSize - 1) : lastStart;
+        Vector128<byte> x = Vector128<byte>.Zero;
+        for (int offset = 0; offset < direct; offset += BlockSize)
+        {
+            x = key.Encrypt(x ^ Load(message, offset));
+        }
+
+        Span<byte> tail = stackalloc byte[2 * BlockSize];
+        ReadOnlySpan<byte> rest = message[direct..];
+        rest.CopyTo(tail);
+        if (hasXorEnd)
+        {
+            Span<byte> end = tail.Slice(rest.Length - BlockSize, BlockSize);
+            (Vector128.Create((ReadOnlySpan<byte>)end) ^ xorEnd).CopyTo(end);
+        }
+
+        bool complete = length != 0 && length % BlockSize == 0;
+        if (!complete)
+        {
+            tail[rest.Length] = 0x80;
+        }
+
+        int finalOffset = lastStart - direct;
+        if (finalOffset != 0)
+        {
+            x = key.Encrypt(x ^ Load(tail, 0));
+        }
+
+        x = key.Encrypt(x ^ Load(tail, finalOffset) ^ (complete ? k1 : k2));
+
+        // The tail held message bytes (plaintext, in AES-SIV): do not leave them on the stack.
+        tail.Clear();
+        return x;
+    }
+
+    /// <summary>Doubling in GF(2^128) (RFC 5297 §2.3, RFC 4493 §2.3), without a branch on the value.</summary>
+    internal static Vector128<byte> Dbl(Vector128<byte> value)
+    {
+        // The block is a big-endian 128-bit number: bytes 0-7 are the high half.
+        ulong high = BinaryPrimitives.ReverseEndianness(value.AsUInt64().GetElement(0));
+        ulong low = BinaryPrimitives.ReverseEndianness(value.AsUInt64().GetElement(1));
+        ulong carry = high >> 63;
+        high = (high << 1) | (low >> 63);
+        low = (low << 1) ^ (carry * 0x87);
+        return Vector128.Create(BinaryPrimitives.ReverseEndianness(high), BinaryPrimitives.ReverseEndianness(low)).AsByte();
+    }
+
+    /// <summary>How a CTR mode forms its counter blocks (RFC 5297 §2.5 and RFC 8452 §4 differ).</summary>
+    internal interface ICounterBlocks
+    {
+        /// <summary>The counter block <paramref name="index"/> blocks after the initial one.</summary>
+        Vector128<byte> Block(uint index);
+    }
+}
+
+/// <summary>The expanded round keys of one AES key: up to 15 for AES-256 (FIPS-197 §5.2).</summary>
+[InlineArray(15)]
+internal struct AesRoundKeys
+{
+    private Vector128<byte> _element;
+}
+
+/// <summary>
+/// One AES encryption key schedule (FIPS-197 §5.2) for <see cref="AesNi"/>. A struct so that callers keep it
+/// where they choose: in a pinned array for a long-lived key, on the stack for a per-message key. Call
+/// <see cref="Clear"/> to wipe it.
+/// </summary>
+internal struct AesNiKey
+{
+    private AesRoundKeys _roundKeys;
+    private int _rounds;
+
+    /// <summary>Nr: 10, 12 or 14 for a 16, 24 or 32-byte key; 0 before <see cref="Expand"/>.</summary>
+    internal readonly int Rounds => _rounds;
+
+    /// <summary>Expands a 16, 24 or 32-byte AES key into the round keys, replacing any previous schedule.</summary>
+    internal void Expand(ReadOnlySpan<byte> key)
+    {
+        switch (key.Length)
+        {
+            case 16:
+                Expand128(key);
+                break;
+            case 24:
+                Expand192(key);
+                break;
+            case 32:
+                Expand256(key);
+                break;
+            default:
+                throw new ArgumentException($"an AES key is 16, 24 or 32 bytes, got {key.Length}", nameof(key));
+        }
+    }
+
+    /// <summary>Zeroes the round keys.</summary>
+    internal void Clear()
+    {
+        ((Span<Vector128<byte>>)_roundKeys).Clear();
+        _rounds = 0;
+    }
+
+    /// <summary>Round key <paramref name="round"/>, for the FIPS-197 Appendix A tests.</summary>
+    internal readonly Vector128<byte> RoundKey(int round) => ((ReadOnlySpan<Vector128<byte>>)_roundKeys)[..(_rounds + 1)][round];
+
+    /// <summary>Encrypts one block (FIPS-197 §5.1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly Vector128<byte> Encrypt(Vector128<byte> block)
+    {
+        // Rounds 1-9 are common to every key size; the branches depend on the key length only.
+        Vector128<byte> x = block ^ _roundKeys[0];
+        x = X86Aes.Encrypt(x, _roundKeys[1]);
+        x = X86Aes.Encrypt(x, _roundKeys[2]);
+        x = X86Aes.Encrypt(x, _roundKeys[3]);
+        x = X86Aes.Encrypt(x, _roundKeys[4]);
+        x = X86Aes.Encrypt(x, _roundKeys[5]);
+        x = X86Aes.Encrypt(x, _roundKeys[6]);
+        x = X86Aes.Encrypt(x, _roundKeys[7]);
+        x = X86Aes.Encrypt(x, _roundKeys[8]);
+        x = X86Aes.Encrypt(x, _roundKeys[9]);
+        if (_rounds == 10)
+        {
+            return X86Aes.EncryptLast(x, _roundKeys[10]);
+        }
+
+        x = X86Aes.Encrypt(x, _roundKeys[10]);
+        x = X86Aes.Encrypt(x, _roundKeys[11]);
+        if (_rounds == 12)
+        {
+            return X86Aes.EncryptLast(x, _roundKeys[12]);
+        }
+
+        x = X86Aes.Encrypt(x, _roundKeys[12]);
+        x = X86Aes.Encrypt(x, _roundKeys[13]);
+        return X86Aes.EncryptLast(x, _roundKeys[14]);
+    }
+
+    /// <summary>Encrypts <paramref name="input"/>'s first block into <paramref name="output"/>'s first 16 bytes.</summary>
+    internal readonly void Encrypt(ReadOnlySpan<byte> input, Span<byte> output) =>
+        Encrypt(AesNi.Load(input, 0)).CopyTo(output);
+
+    /// <summary>Encrypts four independent blocks in place, interleaved so their rounds overlap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly void Encrypt4(ref Vector128<byte> b0, ref Vector128<byte> b1, ref Vector128<byte> b2, ref Vector128<byte> b3)
+    {
+        Vector128<byte> k = _roundKeys[0];
+        Vector128<byte> x0 = b0 ^ k;
+        Vector128<byte> x1 = b1 ^ k;
+        Vector128<byte> x2 = b2 ^ k;
+        Vector128<byte> x3 = b3 ^ k;
+        ReadOnlySpan<Vector128<byte>> keys = _roundKeys;
+        int rounds = _rounds;
+        for (int round = 1; round < rounds; round++)
+        {
+            k = keys[round];
+            x0 = X86Aes.Encrypt(x0, k);
+            x1 = X86Aes.Encrypt(x1, k);
+            x2 = X86Aes.Encrypt(x2, k);
+            x3 = X86Aes.Encrypt(x3, k);
+        }
+
+        k = keys[rounds];
+        b0 = X86Aes.EncryptLast(x0, k);
+        b1 = X86Aes.EncryptLast(x1, k);
+        b2 = X86Aes.EncryptLast(x2, k);
+        b3 = X86Aes.EncryptLast(x3, k);
+    }
+
+    /// <summary>
+    /// w[i-Nk] ⊕ w[i-Nk+1] ⊕ ... for each of the four words of <paramref name="previous"/>: the running XOR
+    /// that FIPS-197 §5.2 builds one word at a time, done with three 4-byte lane shifts.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> PrefixXor(Vector128<byte> previous)
+    {
+        Vector128<byte> shifted = Sse2.ShiftLeftLogical128BitLane(previous, 4);
+        previous ^= shifted;
+        shifted = Sse2.ShiftLeftLogical128BitLane(shifted, 4);
+        previous ^= shifted;
+        shifted = Sse2.ShiftLeftLogical128BitLane(shifted, 4);
+        return previous ^ shifted;
+    }
+
+    /// <summary>
+    /// Broadcast of RotWord(SubWord(w)) ⊕ Rcon for the last word w of <paramref name="previous"/>.
+    /// AESKEYGENASSIST runs with a constant 0 immediate (an immediate from a variable would make the JIT emit
+    /// a jump table), and Rcon is XORed here instead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> RotSubLastWord(Vector128<byte> previous, byte rcon)
+    {
+        Vector128<int> assisted = X86Aes.KeygenAssist(previous, 0).AsInt32();
+        return (Sse2.Shuffle(assisted, 0xff) ^ Vector128.Create((int)rcon)).AsByte();
+    }
+
+    /// <summary>Broadcast of SubWord(w) for the last word w of <paramref name="previous"/> (AES-256's middle step).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> SubLastWord(Vector128<byte> previous) =>
+        Sse2.Shuffle(X86Aes.KeygenAssist(previous, 0).AsInt32(), 0xaa).AsByte();
+
+    private void Expand128(ReadOnlySpan<byte> key)
+    {
+        _rounds = 10;
+        Vector128<byte> k = AesNi.Load(key, 0);
+        _roundKeys[0] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x01);
+        _roundKeys[1] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x02);
+        _roundKeys[2] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x04);
+        _roundKeys[3] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x08);
+        _roundKeys[4] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x10);
+        _roundKeys[5] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x20);
+        _roundKeys[6] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x40);
+        _roundKeys[7] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x80);
+        _roundKeys[8] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x1b);
+        _roundKeys[9] = k;
+        k = PrefixXor(k) ^ RotSubLastWord(k, 0x36);
+        _roundKeys[10] = k;
+        ((Span<Vector128<byte>>)_roundKeys)[11..].Clear();
+    }
+
+    private void Expand256(ReadOnlySpan<byte> key)
+    {
+        _rounds = 14;
+        Vector128<byte> even = AesNi.Load(key, 0);
+        Vector128<byte> odd = AesNi.Load(key, 16);
+        _roundKeys[0] = even;
+        _roundKeys[1] = odd;
+
+        // FIPS-197 §5.2 with Nk = 8: words 8j get RotWord/SubWord/Rcon of word 8j-1, words 8j+4 SubWord
+        // alone of word 8j+3.
+        ReadOnlySpan<byte> rcon = [0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40];
+        for (int i = 0; i < 6; i++)
+        {
+            even = PrefixXor(even) ^ RotSubLastWord(odd, rcon[i]);
+            _roundKeys[2 * i + 2] = even;
+            odd = PrefixXor(odd) ^ SubLastWord(even);
+            _roundKeys[2 * i + 3] = odd;
+        }
+
+        _roundKeys[14] = PrefixXor(even) ^ RotSubLastWord(odd, rcon[6]);
+    }
+
+    /// <summary>
+    /// AES-192 (Nk = 6): round keys straddle the six-word key blocks, so this follows FIPS-197 §5.2 word by
+    /// word, with SubWord from AESKEYGENASSIST. Not on a hot path (AEAD 16 is rarely negotiated).
+    /// </summary>
+    private void Expand192(ReadOnlySpan<byte> key)
+    {
+        const int Nk = 6;
+        const int Words = 4 * (12 + 1);
+        _rounds = 12;
+        Span<uint> w = stackalloc uint[Words];
+        for (int i = 0; i < Nk; i++)
+        {
+            // Little-endian: the word's bytes keep their memory order inside the vector lane.
+            w[i] = BinaryPrimitives.ReadUInt32LittleEndian(key[(4 * i)..]);
+        }
+
+        uint rcon = 1;
+        for (int i = Nk; i < Words; i++)
+        {
+            uint temp = w[i - 1];
+            if (i % Nk == 0)
+            {
+                // RotWord is a rotation by one byte towards the front of the word: right, in little-endian.
+                temp = SubWord(uint.RotateRight(temp, 8)) ^ rcon;
+                rcon = (rcon << 1) ^ ((rcon >> 7) * 0x11b);
+            }
+
+            w[i] = w[i - Nk] ^ temp;
+        }
+
+        Span<Vector128<byte>> roundKeys = _roundKeys;
+        for (int round = 0; round <= 12; round++)
+        {
+            roundKeys[round] = Vector128.Create((ReadOnlySpan<uint>)w.Slice(4 * round, 4)).AsByte();
+        }
+
+        roundKeys[13..].Clear();
+        w.Clear();
+    }
+
+    /// <summary>FIPS-197 SubWord through the AES S-box in AESKEYGENASSIST (its lane 0 is SubWord of lane 1).</summary>
+    private static uint SubWord(uint word) =>
+        X86Aes.KeygenAssist(Vector128.Create(0u, word, 0u, 0u).AsByte(), 0).AsUInt32().GetElement(0);
+}
+
+/// <summary>
+/// A pinned home for long-lived <see cref="AesNiKey"/> schedules: pinned so that the GC never copies round
+/// keys to a new address and leaves the old bytes behind, and cleared by <see cref="Clear"/>.
+/// </summary>
+internal static class AesNiKeys
+{
+    /// <summary>Allocates <paramref name="count"/> empty schedules on the pinned object heap.</summary>
+    internal static AesNiKey[] Allocate(int count) => GC.AllocateArray<AesNiKey>(count, pinned: true);
+
+    /// <summary>Wipes every schedule in <paramref name="keys"/>.</summary>
+    internal static void Clear(AesNiKey[] keys)
+    {
+        foreach (ref AesNiKey key in keys.AsSpan())
+        {
+            key.Clear();
+        }
+    }
+}
