@@ -24,6 +24,8 @@ internal sealed class LoadGenOptions
           --nice N             run both servers and the generator at nice N, and this session's scheduler
                                autogroup too, restored at the end (e.g. -10 on a busy machine; root only below 0)
           --only NAME          measure only tempus or only chrony (no ratios)
+          --phases LIST        measure only these, comma-separated: plain, symmetric, nts, ntske (default all;
+                               e.g. --phases ntske to iterate on the NTS-KE server in a few seconds)
           -h, --help           this text
         Ends with: ratios tempus/chrony: plain=X symmetric=Y nts=Z ntske=W
         """;
@@ -57,6 +59,12 @@ internal sealed class LoadGenOptions
     public int Nice { get; private set; }
 
     public string? Only { get; private set; }
+
+    /// <summary>The UDP load kinds to measure (--phases); all three by default.</summary>
+    public IReadOnlyList<LoadKind> Kinds { get; private set; } = [LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts];
+
+    /// <summary>Whether to measure NTS-KE handshakes (--phases).</summary>
+    public bool MeasureNtsKe { get; private set; } = true;
 
     public bool ShowHelp { get; private set; }
 
@@ -121,6 +129,9 @@ internal sealed class LoadGenOptions
                         string other => throw new ArgumentException($"--only: '{other}' is neither tempus nor chrony"),
                     };
                     break;
+                case "--phases":
+                    ParsePhases(options, Next(args, ref i));
+                    break;
                 case "-h" or "--help":
                     options.ShowHelp = true;
                     break;
@@ -142,6 +153,40 @@ internal sealed class LoadGenOptions
         }
 
         return options;
+    }
+
+    private static void ParsePhases(LoadGenOptions options, string list)
+    {
+        var kinds = new List<LoadKind>();
+        bool ntsKe = false;
+        foreach (string phase in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            switch (phase)
+            {
+                case "plain":
+                    kinds.Add(LoadKind.Plain);
+                    break;
+                case "symmetric":
+                    kinds.Add(LoadKind.Symmetric);
+                    break;
+                case "nts":
+                    kinds.Add(LoadKind.Nts);
+                    break;
+                case "ntske":
+                    ntsKe = true;
+                    break;
+                default:
+                    throw new ArgumentException($"--phases: '{phase}' is none of plain, symmetric, nts, ntske");
+            }
+        }
+
+        if (kinds.Count == 0 && !ntsKe)
+        {
+            throw new ArgumentException("--phases: the list is empty");
+        }
+
+        options.Kinds = kinds.Distinct().ToArray();
+        options.MeasureNtsKe = ntsKe;
     }
 
     private static string Next(string[] args, ref int i) =>

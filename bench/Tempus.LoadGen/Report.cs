@@ -18,30 +18,30 @@ internal static class Report
         Console.WriteLine($"{"figure",-42} {"tempus",14} {"chrony",14} {"tempus/chrony",14}  better");
         foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
         {
-            Row($"{KindName(kind)} max rate, <1% loss (req/s)", tempus, chrony, r => r.Kinds[kind].MaxRate, "F0", "higher");
+            Row($"{KindName(kind)} max rate, <1% loss (req/s)", tempus, chrony, r => r.Kinds.TryGetValue(kind, out KindResult? k) ? k.MaxRate : double.NaN, "F0", "higher");
         }
 
         Row("nts-ke handshakes/s", tempus, chrony, r => r.NtsKe.Rate, "F0", "higher");
         foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
         {
-            Row($"server cpu per {KindName(kind)} request (µs)", tempus, chrony, r => r.Kinds[kind].CpuPerRequest * 1e6, "F2", "lower");
+            Row($"server cpu per {KindName(kind)} request (µs)", tempus, chrony, r => r.Kinds.TryGetValue(kind, out KindResult? k) ? k.CpuPerRequest * 1e6 : double.NaN, "F2", "lower");
         }
 
-        Row("server cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.ServerCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "lower");
+        Row("server cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Seconds == 0 ? double.NaN : r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.ServerCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "lower");
         Row("rss at start (MiB, VmRSS)", tempus, chrony, r => r.AtStart.RssKiB / 1024.0, "F1", "lower");
         Row("rss after the udp load (MiB, VmRSS)", tempus, chrony, r => r.AfterUdpLoad.RssKiB / 1024.0, "F1", "lower");
         Row("peak rss (MiB, VmHWM)", tempus, chrony, r => r.AtEnd.HwmKiB / 1024.0, "F1", "lower");
         foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
         {
-            Row($"server cores busy at {KindName(kind)} max rate", tempus, chrony, r => r.Kinds[kind].ServerCoresAtMax, "F2", "info");
+            Row($"server cores busy at {KindName(kind)} max rate", tempus, chrony, r => r.Kinds.TryGetValue(kind, out KindResult? k) ? k.ServerCoresAtMax : double.NaN, "F2", "info");
         }
 
         foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
         {
-            Row($"generator ceiling, {KindName(kind)} (req/s)", tempus, chrony, r => r.Kinds[kind].GeneratorCeiling, "F0", "info");
+            Row($"generator ceiling, {KindName(kind)} (req/s)", tempus, chrony, r => r.Kinds.TryGetValue(kind, out KindResult? k) ? k.GeneratorCeiling : double.NaN, "F0", "info");
         }
 
-        Row("generator cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.GeneratorCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "info");
+        Row("generator cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Seconds == 0 ? double.NaN : r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.GeneratorCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "info");
         Row("other processes' cpu during udp load (cores)", tempus, chrony, r =>
         {
             double wall = r.Kinds.Values.Sum(k => k.WallSeconds);
@@ -75,19 +75,26 @@ internal static class Report
     /// <summary>The summary line: max-rate ratios and the handshake-rate ratio, tempus over chrony.</summary>
     public static string RatioLine(ServerResult tempus, ServerResult chrony) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"ratios tempus/chrony: plain={Ratio(tempus.Kinds[LoadKind.Plain].MaxRate, chrony.Kinds[LoadKind.Plain].MaxRate)} " +
-            $"symmetric={Ratio(tempus.Kinds[LoadKind.Symmetric].MaxRate, chrony.Kinds[LoadKind.Symmetric].MaxRate)} " +
-            $"nts={Ratio(tempus.Kinds[LoadKind.Nts].MaxRate, chrony.Kinds[LoadKind.Nts].MaxRate)} " +
+            $"ratios tempus/chrony: plain={Ratio(MaxRate(tempus, LoadKind.Plain), MaxRate(chrony, LoadKind.Plain))} " +
+            $"symmetric={Ratio(MaxRate(tempus, LoadKind.Symmetric), MaxRate(chrony, LoadKind.Symmetric))} " +
+            $"nts={Ratio(MaxRate(tempus, LoadKind.Nts), MaxRate(chrony, LoadKind.Nts))} " +
             $"ntske={Ratio(tempus.NtsKe.Rate, chrony.NtsKe.Rate)}");
 
+    // A phase left out with --phases has no figure: NaN, printed as "-" and as a ratio of "n/a".
+    private static double MaxRate(ServerResult server, LoadKind kind) =>
+        server.Kinds.TryGetValue(kind, out KindResult? result) ? result.MaxRate : double.NaN;
+
     private static string Ratio(double tempus, double chrony) =>
-        chrony > 0 ? (tempus / chrony).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+        chrony > 0 && !double.IsNaN(tempus) ? (tempus / chrony).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
 
     private static void Row(string figure, ServerResult? tempus, ServerResult? chrony, Func<ServerResult, double> value, string format, string better)
     {
-        string t = tempus is null ? "-" : value(tempus).ToString(format, CultureInfo.InvariantCulture);
-        string c = chrony is null ? "-" : value(chrony).ToString(format, CultureInfo.InvariantCulture);
+        string t = Format(tempus, value, format);
+        string c = Format(chrony, value, format);
         string ratio = tempus is null || chrony is null ? "-" : Ratio(value(tempus), value(chrony));
         Console.WriteLine($"{figure,-42} {t,14} {c,14} {ratio,14}  {better}");
     }
+
+    private static string Format(ServerResult? server, Func<ServerResult, double> value, string format) =>
+        server is null || double.IsNaN(value(server)) ? "-" : value(server).ToString(format, CultureInfo.InvariantCulture);
 }

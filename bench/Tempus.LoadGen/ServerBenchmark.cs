@@ -30,8 +30,6 @@ internal sealed class ServerResult
 /// </summary>
 internal static class ServerBenchmark
 {
-    private static readonly LoadKind[] s_kinds = [LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts];
-
     public static async Task<IReadOnlyList<ServerResult>> RunAsync(IReadOnlyList<string> names, BenchSetup setup, RequestPool plain, RequestPool symmetric, CancellationToken cancellationToken)
     {
         LoadGenOptions options = setup.Options;
@@ -55,7 +53,7 @@ internal static class ServerBenchmark
                 ntsPools.Add(RequestPool.Nts(LoadGenOptions.PoolSize, session));
             }
 
-            foreach (LoadKind kind in s_kinds)
+            foreach (LoadKind kind in options.Kinds)
             {
                 Console.WriteLine($"== {Report.KindName(kind)} requests");
                 for (int i = 0; i < servers.Count; i++)
@@ -79,8 +77,12 @@ internal static class ServerBenchmark
                 results[i].AfterUdpLoad = ProcStats.SampleTree(servers[i].Pid);
             }
 
-            Console.WriteLine($"== NTS-KE: {options.KeConcurrency} parallel exchanges for {options.KeSeconds} s");
-            for (int i = 0; i < servers.Count; i++)
+            if (options.MeasureNtsKe)
+            {
+                Console.WriteLine($"== NTS-KE: {options.KeConcurrency} parallel exchanges for {options.KeSeconds} s");
+            }
+
+            for (int i = 0; i < servers.Count && options.MeasureNtsKe; i++)
             {
                 ServerResult result = results[i];
                 result.NtsKe = await NtsKeLoad.RunAsync(setup, servers[i], cancellationToken).ConfigureAwait(false);
@@ -88,7 +90,11 @@ internal static class ServerBenchmark
                     $"  {result.Name,-6} nts-ke    {result.NtsKe.Handshakes} handshakes in {result.NtsKe.Seconds:F1} s = {result.NtsKe.Rate:F0}/s, " +
                     $"{result.NtsKe.Failures} failed{(result.NtsKe.FirstFailure is string f ? $" (first: {f})" : "")}; " +
                     $"server cpu {100 * result.NtsKe.ServerCpuSeconds / result.NtsKe.Seconds:F0}%, generator cpu {100 * result.NtsKe.GeneratorCpuSeconds / result.NtsKe.Seconds:F0}%"));
-                result.AtEnd = ProcStats.SampleTree(servers[i].Pid);
+            }
+
+            for (int i = 0; i < servers.Count; i++)
+            {
+                results[i].AtEnd = ProcStats.SampleTree(servers[i].Pid);
             }
 
             return results;
