@@ -394,15 +394,18 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     }
 
     /// <summary>
-    /// SIGHUP: re-reads the key file and trusted keys, the NTS certificates, and (with <c>ntsrotate 0</c>) the NTS
-    /// server keys. A broken file keeps what is in service and says why.
+    /// SIGHUP: re-reads the key file and trusted keys (for the server and the symmetric-key sources, which sign their
+    /// next request with the new key), the NTS certificates, and (with <c>ntsrotate 0</c>) the NTS server keys. A
+    /// broken file keeps what is in service and says why (file:line).
     /// </summary>
     private void Reload()
     {
         try
         {
             TempusConfiguration config = ConfigParser.Load(_options.ConfigPath);
-            _serverEngine?.ReplaceKeys(config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger));
+            KeyRing? keys = config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger);
+            _serverEngine?.ReplaceKeys(keys);
+            Sources.ReplaceKeys(keys, config.KeyFile);
             LogReloaded(_logger, _options.ConfigPath);
         }
         catch (Exception e) when (e is ConfigurationException or KeyFileException)
@@ -459,6 +462,11 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
                         LastAuthenticationError = report.LastAuthenticationError.Length > 0 ? report.LastAuthenticationError : status.LastError,
                         NtsKeAttempts = status.Nts ? Math.Max(report.NtsKeAttempts, status.NtsKeFailures) : report.NtsKeAttempts,
                     };
+                    if (status.SymmetricKeyProblem.Length > 0)
+                    {
+                        // As chronyc authdata shows a key missing from the file: type 0 and length 0; -v says why.
+                        report = report with { KeyType = "", KeyBits = 0, LastAuthenticationError = status.SymmetricKeyProblem };
+                    }
                 }
 
                 reports.Add(report);

@@ -45,7 +45,13 @@ namespace Tempus.Sources;
 /// </para>
 /// <para>
 /// Symmetric keys: a <c>key</c> that is not in the key file, or not trusted (<c>trustedkey</c>), keeps the line from
-/// starting; the error is logged and kept in <see cref="Problems"/>.
+/// starting; the error is logged and kept in <see cref="Problems"/>. After the key file is reloaded
+/// (<see cref="ReplaceKeys"/>, on <c>tempusctl rekey</c> and SIGHUP) each symmetric-key source looks its key id up in
+/// the new ring and signs its next request with that key; a response to a request sent before is checked with the key
+/// that request was signed with. A source whose key id is gone from the file (or no longer trusted) sends nothing,
+/// never an unauthenticated request: each due poll is a missed one, so it becomes unreachable; a warning names the
+/// key id and the file, and <see cref="GetStatus"/> carries it (<c>authdata -v</c>). A line kept from starting by its
+/// key starts once a reload brings the key.
 /// </para>
 /// </remarks>
 /// <example>
@@ -74,7 +80,9 @@ public sealed partial class SourceManager : IAsyncDisposable
     private readonly object _syncRoot;
     private readonly ILogger _logger;
     private KeyRing? _keys;
-    private bool _ownsKeys;
+    private KeyRing? _ownedKeys;
+    private bool _keysLoaded;
+    private string? _keyFile;
     private string? _keyFileError;
     private readonly NtsSessionStore? _store;
     private readonly NtsKeClient _keClient;
@@ -110,6 +118,8 @@ public sealed partial class SourceManager : IAsyncDisposable
         _keClient = new NtsKeClient(_logger, clock);
         _store = configuration.NtsDumpDirectory is { Length: > 0 } dir ? new NtsSessionStore(dir) : null;
         _keys = keys;
+        _keysLoaded = keys is not null;
+        _keyFile = configuration.KeyFile;
     }
 
     /// <summary>Raised (under the lock) after each response that gave a sample: the daemon runs its synchronization engine.</summary>
@@ -331,6 +341,90 @@ public sealed partial class SourceManager : IAsyncDisposable
         return count;
     }
 
+    /// <summary>
+    /// Makes the symmetric-key sources use a reloaded key file (<c>tempusctl rekey</c>, SIGHUP): each resolves its key
+    /// id in <paramref name="keys"/> and signs its next request with that key (a response to a request already sent is
+    /// still checked with the key it was signed with). A source whose key id is not in the ring, or not trusted, stops
+    /// sending until a later reload brings it back, with a warning that names the id and <paramref name="keyFile"/>;
+    /// a line that could not start for want of its key starts if the ring now has it. Call it only after the file
+    /// loaded without error: a broken file should leave the keys in service alone.
+    /// </summary>
+    /// <param name="keys">
+    /// The reloaded ring with <c>trustedkey</c> applied, which must outlive the manager (the sources sign with its
+    /// keys); null when the configuration no longer names a key file.
+    /// </param>
+    /// <param name="keyFile">The file the ring was loaded from, for the messages; null with <paramref name="keys"/>.</param>
+    /// <returns>How many symmetric-key sources have a key to sign with now.</returns>
+    public int ReplaceKeys(KeyRing? keys, string? keyFile)
+    {
+        int signing = 0;
+        lock (_syncRoot)
+        {
+            _keys = keys;
+            _keysLoaded = true;
+            _keyFile = keyFile;
+            _keyFileError = null;
+            foreach (Entry entry in _entries)
+            {
+                if (entry.Definition.Nts || entry.Definition.KeyId is not uint id)
+                {
+                    continue;
+                }
+
+                string? problem = KeyProblem(entry.Definition, id, out SymmetricKey? key);
+                if (key is not null)
+                {
+                    entry.Key = key;
+                }
+
+                entry.KeyProblem = problem is null ? null : $"{problem}; it sends nothing until the key is back (then tempusctl rekey)";
+                foreach (Slot slot in entry.Members)
+                {
+                    var authenticator = (SymmetricKeyAuthenticator)slot.Source.Authenticator;
+                    bool wasMissing = authenticator.IsKeyMissing;
+                    if (key is not null)
+                    {
+                        authenticator.ReplaceKey(key);
+                        signing++;
+                        if (wasMissing)
+                        {
+                            LogKeyRestored(_logger, slot.Source.Name, id, keyFile ?? "");
+                            slot.Signal();
+                        }
+                    }
+                    else
+                    {
+                        authenticator.RemoveKey(entry.KeyProblem!);
+                        LogKeyWithdrawn(_logger, slot.Source.Name, entry.KeyProblem!);
+                    }
+                }
+            }
+
+            // Lines that never started for want of their key get another chance with the new file.
+            SourceProblem[] retry = _problems
+                .Where(p => p.Definition is { Nts: false, KeyId: not null } && !IsConfiguredLocked(p.Definition))
+                .ToArray();
+            foreach (SourceProblem problem in retry)
+            {
+                _problems.Remove(problem);
+            }
+
+            foreach (SourceProblem problem in retry)
+            {
+                if (AddLocked(problem.Definition) is { } entry)
+                {
+                    signing += entry.Members.Count;
+                    if (_started && !_stopped)
+                    {
+                        StartLocked(entry);
+                    }
+                }
+            }
+        }
+
+        return signing;
+    }
+
     /// <summary>Saves the current NTS sessions (keys and unused cookies) under <c>ntsdumpdir</c> now.</summary>
     /// <param name="cancellationToken">Stops before the next file.</param>
     /// <returns>How many sessions were saved (0 without <c>ntsdumpdir</c>).</returns>
@@ -405,6 +499,7 @@ public sealed partial class SourceManager : IAsyncDisposable
                 NtsSessionEstablishedUnixNs = slot.NtsAuthenticator?.SessionEstablishedUnixNs ?? 0,
                 NtsSessionFromStore = nts?.SessionFromStore ?? false,
                 NtsCertificateTimeCheckSkipped = nts?.SessionTimeCheckSkipped ?? false,
+                SymmetricKeyProblem = (source.Authenticator as SymmetricKeyAuthenticator)?.KeyProblem ?? "",
             };
         }
     }
@@ -414,10 +509,7 @@ public sealed partial class SourceManager : IAsyncDisposable
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stop.Dispose();
-        if (_ownsKeys)
-        {
-            _keys?.Dispose();
-        }
+        _ownedKeys?.Dispose();
     }
 
     private static SourceDefinition Normalize(SourceDefinition definition) => definition with { FileName = "", Line = 0 };
@@ -442,8 +534,7 @@ public sealed partial class SourceManager : IAsyncDisposable
     private Entry? AddLocked(SourceDefinition definition)
     {
         string kind = definition.Kind == SourceKind.Pool ? "pool" : "server";
-        if (_entries.Any(e => e.Definition.Kind == definition.Kind && e.Definition.Port == definition.Port
-            && string.Equals(e.Definition.Host, definition.Host, StringComparison.OrdinalIgnoreCase)))
+        if (IsConfiguredLocked(definition))
         {
             Problem(definition, $"{Where(definition)}{kind} {definition.Host} is already configured: this line is ignored");
             return null;
@@ -453,14 +544,7 @@ public sealed partial class SourceManager : IAsyncDisposable
         if (!definition.Nts && definition.KeyId is uint id)
         {
             LoadKeysOnce();
-            string? error = _keys is null
-                ? _keyFileError is null
-                    ? $"{Where(definition)}{kind} {definition.Host} uses key {id}, but no keyfile is configured: add 'keyfile PATH' or remove 'key {id}'"
-                    : $"{Where(definition)}{kind} {definition.Host} uses key {id}, but the key file cannot be loaded: {_keyFileError}"
-                : _keys.TryGetKey(id, out key) ? null
-                : _keys.Keys.Any(k => k.Id == id)
-                    ? $"{Where(definition)}{kind} {definition.Host} uses key {id}, which is not trusted: add it to 'trustedkey'"
-                    : $"{Where(definition)}{kind} {definition.Host} uses key {id}, which is not in the key file {_configuration.KeyFile}: add it there (tempusctl keygen {id}) or fix the id";
+            string? error = KeyProblem(definition, id, out key);
             if (error is not null)
             {
                 Problem(definition, error);
@@ -478,19 +562,39 @@ public sealed partial class SourceManager : IAsyncDisposable
         return entry;
     }
 
+    private bool IsConfiguredLocked(SourceDefinition definition) =>
+        _entries.Any(e => e.Definition.Kind == definition.Kind && e.Definition.Port == definition.Port
+            && string.Equals(e.Definition.Host, definition.Host, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Looks up the key of a symmetric-key line; returns why it cannot be used, or null with the key.</summary>
+    private string? KeyProblem(SourceDefinition definition, uint id, out SymmetricKey? key)
+    {
+        key = null;
+        string kind = definition.Kind == SourceKind.Pool ? "pool" : "server";
+        return _keys is null
+            ? _keyFileError is null
+                ? $"{Where(definition)}{kind} {definition.Host} uses key {id}, but no keyfile is configured: add 'keyfile PATH' or remove 'key {id}'"
+                : $"{Where(definition)}{kind} {definition.Host} uses key {id}, but the key file cannot be loaded: {_keyFileError}"
+            : _keys.TryGetKey(id, out key) ? null
+            : _keys.Keys.Any(k => k.Id == id)
+                ? $"{Where(definition)}{kind} {definition.Host} uses key {id}, which is not trusted: add it to 'trustedkey'"
+                : $"{Where(definition)}{kind} {definition.Host} uses key {id}, which is not in the key file {_keyFile}: add it there (tempusctl keygen {id}) or fix the id";
+    }
+
     /// <summary>Loads <c>keyfile</c> with <c>trustedkey</c> the first time a symmetric-key source needs it (when the daemon gave no ring).</summary>
     private void LoadKeysOnce()
     {
-        if (_keys is not null || _keyFileError is not null || _configuration.KeyFile is not { Length: > 0 } keyFile)
+        if (_keysLoaded || _configuration.KeyFile is not { Length: > 0 } keyFile)
         {
             return;
         }
 
+        _keysLoaded = true;
         try
         {
             _keys = KeyRing.Load(keyFile, new List<KeyFileWarning>());
             _keys.SetTrustedKeys(_configuration.TrustedKeys);
-            _ownsKeys = true;
+            _ownedKeys = _keys;
         }
         catch (KeyFileException e)
         {
@@ -529,7 +633,21 @@ public sealed partial class SourceManager : IAsyncDisposable
         }
         else
         {
-            authenticator = entry.Key is { } key ? new SymmetricKeyAuthenticator(key) : new PlainAuthenticator();
+            if (entry.Key is { } key)
+            {
+                var symmetric = new SymmetricKeyAuthenticator(key);
+                if (entry.KeyProblem is { } problem)
+                {
+                    // A pool member added while the key is withdrawn sends nothing either.
+                    symmetric.RemoveKey(problem);
+                }
+
+                authenticator = symmetric;
+            }
+            else
+            {
+                authenticator = new PlainAuthenticator();
+            }
         }
 
         IPEndPoint? address = memberAddress is not null && !definition.Nts ? new IPEndPoint(memberAddress, definition.Port) : null;
@@ -704,7 +822,7 @@ public sealed partial class SourceManager : IAsyncDisposable
         if (!await PollAsync(slot, slot.Socket, cancellationToken).ConfigureAwait(false))
         {
             // The source had nothing to send although it was due: never spin, look again shortly.
-            return s_nothingSentPause;
+            return NothingSentWait(slot);
         }
 
         CheckReachability(slot);
@@ -797,6 +915,22 @@ public sealed partial class SourceManager : IAsyncDisposable
         }
 
         return true;
+    }
+
+    /// <summary>How long to wait after a due poll sent nothing.</summary>
+    private TimeSpan NothingSentWait(Slot slot)
+    {
+        lock (_syncRoot)
+        {
+            if (slot.Source.Authenticator is SymmetricKeyAuthenticator { IsKeyMissing: true })
+            {
+                // The key was withdrawn: the source recorded the missed poll and will miss one per interval. Looking
+                // a quarter interval later records each in time; the reload that brings the key back wakes the loop.
+                return TimeSpan.FromSeconds(Math.Max(s_nothingSentPause.TotalSeconds, Math.Pow(2, slot.Source.Poll) / 4));
+            }
+        }
+
+        return s_nothingSentPause;
     }
 
     private void CheckReachability(Slot slot)
@@ -1138,7 +1272,11 @@ public sealed partial class SourceManager : IAsyncDisposable
     {
         public SourceDefinition Definition { get; } = definition;
 
-        public SymmetricKey? Key { get; } = key;
+        /// <summary>The symmetric key of the line (the last one it had while <see cref="KeyProblem"/> is set), or null.</summary>
+        public SymmetricKey? Key { get; set; } = key;
+
+        /// <summary>Why the line's key id is unusable since the last key-file reload, or null.</summary>
+        public string? KeyProblem { get; set; }
 
         public CancellationTokenSource Cts { get; } = cts;
 
@@ -1274,6 +1412,12 @@ public sealed partial class SourceManager : IAsyncDisposable
 
     [LoggerMessage(EventId = 712, Level = LogLevel.Warning, Message = "{Source}: the server's certificate fails the time check now that the clock is set (nocerttimecheck): the samples obtained without the check are dropped")]
     private static partial void LogUncheckedSamplesDropped(ILogger logger, string source);
+
+    [LoggerMessage(EventId = 713, Level = LogLevel.Warning, Message = "{Source}: {Problem}")]
+    private static partial void LogKeyWithdrawn(ILogger logger, string source, string problem);
+
+    [LoggerMessage(EventId = 714, Level = LogLevel.Information, Message = "{Source}: key {KeyId} is in the reloaded key file {KeyFile} again: requests are signed from the next poll")]
+    private static partial void LogKeyRestored(ILogger logger, string source, uint keyId, string keyFile);
 
     [LoggerMessage(EventId = 711, Level = LogLevel.Error, Message = "{Source}: unexpected failure in the poll loop, retrying in 10 s")]
     private static partial void LogLoopFailed(ILogger logger, string source, Exception exception);

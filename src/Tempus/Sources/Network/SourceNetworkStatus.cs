@@ -53,6 +53,12 @@ public sealed record SourceNetworkStatus
 
     /// <summary>Whether the current NTS session's certificate was accepted without its time check (<c>nocerttimecheck</c>).</summary>
     public bool NtsCertificateTimeCheckSkipped { get; init; }
+
+    /// <summary>
+    /// Why a symmetric-key source sends nothing: its key id is gone from the reloaded key file, or no longer trusted
+    /// (naming the id and the file); "" when it has its key.
+    /// </summary>
+    public string SymmetricKeyProblem { get; init; } = "";
 }
 
 /// <summary>A <c>server</c>/<c>pool</c> line that has no running source, and why.</summary>

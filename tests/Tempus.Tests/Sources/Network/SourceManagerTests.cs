@@ -82,11 +82,13 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
 
     private int Updates(string name) => _updates.TryGetValue(name, out int n) ? n : 0;
 
-    private static UdpNtpServer StartNtpServer(KeyRing? keys = null, NtsServerKeyRing? ntsKeys = null)
+    private static UdpNtpServer StartNtpServer(KeyRing? keys = null, NtsServerKeyRing? ntsKeys = null) => StartNtpServer(keys, ntsKeys, out _);
+
+    private static UdpNtpServer StartNtpServer(KeyRing? keys, NtsServerKeyRing? ntsKeys, out NtpServerEngine engine)
     {
         var access = new AccessRules();
         access.Add(true, false, null);
-        var engine = new NtpServerEngine(RealtimeClock.Instance, keys, access, false, now => ReferenceState.Local(2, now), ntsKeys);
+        engine = new NtpServerEngine(RealtimeClock.Instance, keys, access, false, now => ReferenceState.Local(2, now), ntsKeys);
         var server = new UdpNtpServer(engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance);
         server.Start();
         return server;
@@ -208,6 +210,135 @@ public sealed class SourceManagerTests : IClassFixture<TestPki>, IDisposable
         Assert.All(problems, p => Assert.True(p.Permanent));
         Assert.Contains("tempus.conf:4: server 127.0.0.1 uses key 99, which is not in the key file", problems[0].Message, StringComparison.Ordinal);
         Assert.Contains("tempus.conf:5: server 127.0.0.2 uses key 12, which is not trusted", problems[1].Message, StringComparison.Ordinal);
+    }
+
+    private string WriteKeyFile(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return path;
+    }
+
+    [Fact]
+    public async Task AReloadedKeyIsUsedFromTheNextPollAndAWithdrawnKeyStopsTheSourceUntilItIsBack()
+    {
+        const string Old = "21 AES128 HEX:000102030405060708090A0B0C0D0E0F\n";
+        const string New = "21 AES128 HEX:F0E0D0C0B0A090807060504030201000\n";
+        string keyFile = WriteKeyFile("keys", Old);
+        using KeyRing serverOld = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        using KeyRing clientOld = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        using UdpNtpServer server = StartNtpServer(serverOld, null, out NtpServerEngine engine);
+        var configuration = new TempusConfiguration { KeyFile = keyFile };
+        configuration.Sources.Add(Server("127.0.0.1", server.LocalEndpoints[0].Port) with { KeyId = 21, FileName = "tempus.conf", Line = 3 });
+        await using SourceManager manager = Create(configuration, clientOld);
+        await manager.StartAsync(CancellationToken.None);
+        NtpSource source = Single(manager);
+        await NtsKe.EventuallyAsync(() => Updates("127.0.0.1") >= 2, "samples with the first key");
+
+        // Both sides rotate the secret of key 21: the server first, then the client's key file is reloaded.
+        File.WriteAllText(keyFile, New);
+        using KeyRing serverNew = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        using KeyRing clientNew = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        engine.ReplaceKeys(serverNew);
+        Assert.Equal(1, manager.ReplaceKeys(clientNew, keyFile));
+        long authenticatedAtSwap = engine.Counters.Authenticated;
+        int updatesAtSwap = Updates("127.0.0.1");
+
+        // Only requests signed with the new secret authenticate at the server now, and they give samples.
+        await NtsKe.EventuallyAsync(
+            () => engine.Counters.Authenticated >= authenticatedAtSwap + 2 && Updates("127.0.0.1") >= updatesAtSwap + 2,
+            "samples with the reloaded key");
+        Assert.True(Report(source).LastResponseAuthenticated);
+        Assert.Equal("", manager.GetStatus(source)!.SymmetricKeyProblem);
+
+        // Key 21 is gone from the file: the source sends nothing, not even unauthenticated requests.
+        File.WriteAllText(keyFile, "11 SHA1 HEX:00112233445566778899AABBCCDDEEFF00112233\n");
+        using KeyRing clientWithout = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        Assert.Equal(0, manager.ReplaceKeys(clientWithout, keyFile));
+        string problem = manager.GetStatus(source)!.SymmetricKeyProblem;
+        Assert.Contains("tempus.conf:3: server 127.0.0.1 uses key 21, which is not in the key file " + keyFile, problem, StringComparison.Ordinal);
+        Assert.Contains("it sends nothing", problem, StringComparison.Ordinal);
+        long sent;
+        lock (_syncRoot)
+        {
+            sent = source.TotalTx;
+        }
+
+        long received = engine.Counters.Received;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        lock (_syncRoot)
+        {
+            Assert.Equal(sent, source.TotalTx);
+        }
+
+        Assert.Equal(received, engine.Counters.Received);
+        Assert.Same(source, Single(manager));
+
+        // The key is back: polling resumes at once with it.
+        int updatesBefore = Updates("127.0.0.1");
+        Assert.Equal(1, manager.ReplaceKeys(clientNew, keyFile));
+        Assert.Equal("", manager.GetStatus(source)!.SymmetricKeyProblem);
+        await NtsKe.EventuallyAsync(() => Updates("127.0.0.1") > updatesBefore, "samples after the key came back");
+        Assert.Equal(0, _eventsOutsideLock);
+
+        // Stopped before the rings above are disposed: the source signs with their keys.
+        await manager.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task AKeyThatIsNoLongerTrustedAfterAReloadStopsTheSourceToo()
+    {
+        string keyFile = WriteKeyFile("keys", "21 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
+        using KeyRing serverKeys = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        using KeyRing clientKeys = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        using UdpNtpServer server = StartNtpServer(serverKeys);
+        var configuration = new TempusConfiguration { KeyFile = keyFile };
+        configuration.Sources.Add(Server("127.0.0.1", server.LocalEndpoints[0].Port) with { KeyId = 21 });
+        await using SourceManager manager = Create(configuration, clientKeys);
+        await manager.StartAsync(CancellationToken.None);
+        NtpSource source = Single(manager);
+        await NtsKe.EventuallyAsync(() => Updates("127.0.0.1") >= 1, "a sample");
+
+        using KeyRing untrusted = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        untrusted.SetTrustedKeys([11]);
+        Assert.Equal(0, manager.ReplaceKeys(untrusted, keyFile));
+
+        Assert.Contains("uses key 21, which is not trusted", manager.GetStatus(source)!.SymmetricKeyProblem, StringComparison.Ordinal);
+        lock (_syncRoot)
+        {
+            Assert.False(source.Authenticator.CanSend);
+        }
+
+        // Stopped before the rings above are disposed: the source signs with their keys.
+        await manager.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task ALineKeptFromStartingByAMissingKeyStartsWhenAReloadBringsTheKey()
+    {
+        string keyFile = WriteKeyFile("keys", "11 SHA1 HEX:00112233445566778899AABBCCDDEEFF00112233\n");
+        var configuration = new TempusConfiguration { KeyFile = keyFile };
+        string serverKeyFile = WriteKeyFile("server.keys", "21 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
+        using KeyRing serverKeys = KeyRing.Load(serverKeyFile, new List<KeyFileWarning>());
+        using UdpNtpServer server = StartNtpServer(serverKeys);
+        configuration.Sources.Add(Server("127.0.0.1", server.LocalEndpoints[0].Port) with { KeyId = 21 });
+        await using SourceManager manager = Create(configuration);
+        await manager.StartAsync(CancellationToken.None);
+        Assert.Empty(manager.Sources);
+        Assert.Contains("uses key 21, which is not in the key file", Assert.Single(manager.Problems).Message, StringComparison.Ordinal);
+
+        File.WriteAllText(keyFile, File.ReadAllText(serverKeyFile));
+        using KeyRing reloaded = KeyRing.Load(keyFile, new List<KeyFileWarning>());
+        Assert.Equal(1, manager.ReplaceKeys(reloaded, keyFile));
+
+        Assert.Empty(manager.Problems);
+        await NtsKe.EventuallyAsync(() => Updates("127.0.0.1") >= 2, "authenticated samples from the line that started");
+        Assert.True(Report(Single(manager)).LastResponseAuthenticated);
+        Assert.Equal(new[] { "127.0.0.1" }, _added.ToArray());
+
+        // Stopped before the rings above are disposed: the source signs with their keys.
+        await manager.StopAsync(CancellationToken.None);
     }
 
     [Fact]
