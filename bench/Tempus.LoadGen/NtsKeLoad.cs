@@ -11,7 +11,10 @@ namespace Tempus.LoadGen;
 /// <param name="ServerCpuSeconds">Server CPU (process tree) over the measurement.</param>
 /// <param name="GeneratorCpuSeconds">This process's CPU over the measurement (the TLS client side).</param>
 /// <param name="FirstFailure">The first failure's message, if any.</param>
-internal readonly record struct NtsKeResult(long Handshakes, long Failures, double Seconds, double ServerCpuSeconds, double GeneratorCpuSeconds, string? FirstFailure)
+/// <param name="ServerContextSwitches">Context switches (voluntary and not) of the server's threads over the measurement.</param>
+/// <param name="ServerThreads">The server's thread count (process tree) at the end of the measurement.</param>
+internal readonly record struct NtsKeResult(
+    long Handshakes, long Failures, double Seconds, double ServerCpuSeconds, double GeneratorCpuSeconds, string? FirstFailure, long ServerContextSwitches, int ServerThreads)
 {
     public double Rate => Handshakes / Seconds;
 }
@@ -44,21 +47,38 @@ internal static class NtsKeLoad
 
     public static async Task<NtsKeResult> RunAsync(BenchSetup setup, ServerUnderTest server, CancellationToken cancellationToken)
     {
-        var client = new NtsKeClient();
-        NtsKeClientOptions options = ClientOptions(setup);
-        // Warm up both sides (JIT, TLS context) before measuring.
         for (int i = 0; i < 3; i++)
         {
             await ExchangeAsync(setup, server, cancellationToken).ConfigureAwait(false);
         }
 
+        // Warm-up, not counted, as for the UDP kinds: JIT tiering in both processes (tempusd's NTS-KE code runs for
+        // the first time here), TLS contexts, the thread pools.
+        await RunLoadAsync(setup, server, TimeSpan.FromSeconds(setup.Options.Quick ? 0.5 : 1), cancellationToken).ConfigureAwait(false);
+
+        double server0 = ProcStats.SampleTree(server.Pid).CpuSeconds;
+        long switches0 = ProcStats.ContextSwitchesOfTree(server.Pid);
+        double self0 = ProcStats.SelfCpuSeconds();
+        (long handshakes, long failures, double seconds, string? firstFailure) =
+            await RunLoadAsync(setup, server, TimeSpan.FromSeconds(setup.Options.KeSeconds), cancellationToken).ConfigureAwait(false);
+        return new NtsKeResult(
+            handshakes, failures, seconds,
+            ProcStats.SampleTree(server.Pid).CpuSeconds - server0,
+            ProcStats.SelfCpuSeconds() - self0,
+            firstFailure,
+            ProcStats.ContextSwitchesOfTree(server.Pid) - switches0,
+            ProcStats.ThreadsOfTree(server.Pid));
+    }
+
+    private static async Task<(long Handshakes, long Failures, double Seconds, string? FirstFailure)> RunLoadAsync(
+        BenchSetup setup, ServerUnderTest server, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var client = new NtsKeClient();
+        NtsKeClientOptions options = ClientOptions(setup);
         long handshakes = 0;
         long failures = 0;
         string? firstFailure = null;
-        double server0 = ProcStats.SampleTree(server.Pid).CpuSeconds;
-        double self0 = ProcStats.SelfCpuSeconds();
         var stopwatch = Stopwatch.StartNew();
-        TimeSpan duration = TimeSpan.FromSeconds(setup.Options.KeSeconds);
 
         async Task WorkerAsync()
         {
@@ -92,11 +112,6 @@ internal static class NtsKeLoad
         }
 
         await Task.WhenAll(workers).ConfigureAwait(false);
-        double seconds = stopwatch.Elapsed.TotalSeconds;
-        return new NtsKeResult(
-            handshakes, failures, seconds,
-            ProcStats.SampleTree(server.Pid).CpuSeconds - server0,
-            ProcStats.SelfCpuSeconds() - self0,
-            firstFailure);
+        return (handshakes, failures, stopwatch.Elapsed.TotalSeconds, firstFailure);
     }
 }

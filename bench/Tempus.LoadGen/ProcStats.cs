@@ -37,6 +37,15 @@ internal static class ProcStats
             : new ProcessSample(cpu, rss, hwm, count);
     }
 
+    /// <summary>Context switches, voluntary and not, summed over every thread of <paramref name="pid"/> and its children.</summary>
+    public static long ContextSwitchesOfTree(int pid) => SumOverTasks(pid, static line =>
+        line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal)
+            ? KiB(line)
+            : 0);
+
+    /// <summary>Threads of <paramref name="pid"/> and its children.</summary>
+    public static int ThreadsOfTree(int pid) => (int)SumOverTasks(pid, static _ => 0, perTask: 1);
+
     /// <summary>This process's own CPU time (the load generator).</summary>
     public static double SelfCpuSeconds() => TryReadStat(Environment.ProcessId, out _, out double seconds) ? seconds : 0;
 
@@ -196,6 +205,43 @@ internal static class ProcStats
         {
             return false;
         }
+    }
+
+    // Adds value(line) over the status lines of every thread (/proc/PID/task/TID/status), plus perTask for each thread.
+    private static long SumOverTasks(int pid, Func<string, long> value, long perTask = 0)
+    {
+        long sum = 0;
+        foreach (int member in TreeOf(pid))
+        {
+            IEnumerable<string> tasks;
+            try
+            {
+                tasks = Directory.EnumerateDirectories($"/proc/{member}/task").ToArray();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (string task in tasks)
+            {
+                try
+                {
+                    foreach (string line in File.ReadLines(Path.Combine(task, "status")))
+                    {
+                        sum += value(line);
+                    }
+
+                    sum += perTask;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // The thread ended between the listing and the read.
+                }
+            }
+        }
+
+        return sum;
     }
 
     // "VmRSS:	   12345 kB"
