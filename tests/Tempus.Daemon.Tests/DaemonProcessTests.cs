@@ -2,9 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
 using Tempus.Auth;
 using Tempus.Clock;
+using Tempus.Config;
+using Tempus.Control;
 using Tempus.Ntp;
+using Tempus.Server;
 
 namespace Tempus.Daemon.Tests;
 
@@ -107,6 +111,77 @@ public sealed class DaemonProcessTests : IDisposable
         }
 
         Assert.Contains(log, l => l.Contains("tempusd stopping", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task RekeyAndSighupMoveASymmetricKeySourceToTheReloadedKeyAndAWithdrawnKeyStopsIt()
+    {
+        string keys = Path.Combine(_dir, "keys");
+        File.WriteAllText(keys, "21 AES128 HEX:000102030405060708090A0B0C0D0E0F\n");
+        File.SetUnixFileMode(keys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using KeyRing serverOld = KeyRing.Load(keys, new List<KeyFileWarning>());
+        var access = new AccessRules();
+        access.Add(true, false, null);
+        var engine = new NtpServerEngine(RealtimeClock.Instance, serverOld, access, false, now => ReferenceState.Local(2, now));
+        using var server = new UdpNtpServer(engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance);
+        server.Start();
+        int port = FreeUdpPort();
+        string socket = Path.Combine(_dir, "tempusd.sock");
+        string config = Path.Combine(_dir, "tempus.conf");
+        File.WriteAllText(
+            config,
+            $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nkeyfile {keys}\nbindcmdaddress {socket}\n" +
+            $"server 127.0.0.1 port {server.LocalEndpoints[0].Port} key 21 minpoll -2 maxpoll -1\n");
+        var log = new List<string>();
+        using Process daemon = await StartAsync(config, log);
+        try
+        {
+            var control = new ControlClient(socket);
+            await RetryAsync(() => Task.FromResult(engine.Counters.Authenticated >= 2 ? 0 : throw new InvalidOperationException("no authenticated request yet")));
+
+            // Both sides rotate the secret of key 21; tempusctl rekey moves the source to the new one.
+            File.WriteAllText(keys, "21 AES128 HEX:F0E0D0C0B0A090807060504030201000\n");
+            using KeyRing serverNew = KeyRing.Load(keys, new List<KeyFileWarning>());
+            engine.ReplaceKeys(serverNew);
+            await control.RekeyAsync();
+            long atRekey = engine.Counters.Authenticated;
+            await RetryAsync(() => Task.FromResult(engine.Counters.Authenticated >= atRekey + 2 ? 0 : throw new InvalidOperationException("no request with the new key")));
+
+            // A key file that does not parse changes nothing: the error names file and line, the new key stays.
+            File.WriteAllText(keys, "21 AES128 HEX:00\n");
+            Process.Start("kill", ["-HUP", daemon.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+            await RetryAsync(() => Task.FromResult(Logged(log, "reload failed") ? 0 : throw new InvalidOperationException("no reload failure logged")));
+            Assert.True(Logged(log, keys + ":1:"), "the reload failure names the key file and line");
+            long atBroken = engine.Counters.Authenticated;
+            await RetryAsync(() => Task.FromResult(engine.Counters.Authenticated >= atBroken + 2 ? 0 : throw new InvalidOperationException("the source stopped after a broken reload")));
+
+            // Key 21 withdrawn (SIGHUP): a warning names it and the file, authdata shows it, and nothing is sent.
+            File.WriteAllText(keys, "11 SHA1 HEX:00112233445566778899AABBCCDDEEFF00112233\n");
+            Process.Start("kill", ["-HUP", daemon.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+            await RetryAsync(() => Task.FromResult(Logged(log, "uses key 21, which is not in the key file " + keys) ? 0 : throw new InvalidOperationException("no warning about key 21")));
+            SourceReport source = Assert.Single(await control.GetSourcesAsync());
+            Assert.Equal(21u, source.KeyId);
+            Assert.Equal(0, source.KeyBits);
+            Assert.Equal("", source.KeyType);
+            Assert.Contains("key 21", source.LastAuthenticationError, StringComparison.Ordinal);
+            Assert.Contains("it sends nothing", source.LastAuthenticationError, StringComparison.Ordinal);
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            long received = engine.Counters.Received;
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.Equal(received, engine.Counters.Received);
+        }
+        finally
+        {
+            Assert.Equal(0, await StopAsync(daemon));
+        }
+    }
+
+    private static bool Logged(List<string> log, string text)
+    {
+        lock (log)
+        {
+            return log.Any(l => l.Contains(text, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
