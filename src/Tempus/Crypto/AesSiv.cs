@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 using Tempus.Native;
@@ -7,9 +8,11 @@ using Tempus.Protocol;
 namespace Tempus.Crypto;
 
 /// <summary>
-/// AES-SIV (RFC 5297): AEAD_AES_SIV_CMAC_256, _384 and _512, NTS AEAD ids 15, 16 and 17. S2V runs its
-/// CMACs through one OpenSSL AES-CBC context keyed with K1, the first half of the key; the CTR keystream
-/// comes from one OpenSSL AES-ECB context keyed with K2, the second half.
+/// AES-SIV (RFC 5297): AEAD_AES_SIV_CMAC_256, _384 and _512, NTS AEAD ids 15, 16 and 17. On a CPU with
+/// AES-NI, AES runs on <see cref="AesNi"/>: K1 (the first half of the key) and K2 (the second) are expanded
+/// into two pinned key schedules, S2V's CMACs chain straight over the caller's spans, and CTR encrypts four
+/// counter blocks at a time. Without AES-NI, S2V runs its CMACs through one OpenSSL AES-CBC context keyed
+/// with K1 and the CTR keystream comes from one OpenSSL AES-ECB context keyed with K2.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -58,26 +61,56 @@ internal sealed class AesSiv : NtsAead
 
     private static ReadOnlySpan<byte> ZeroBlock => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
+    // Index of each half's schedule in _keys (the AES-NI path).
+    private const int S2VKey = 0;
+    private const int CtrKey = 1;
+
+    // RFC 5297 §2.5: Q = V with bits 63 and 31 (the top bits of bytes 8 and 12) cleared.
+    private static ReadOnlySpan<byte> CounterMask => [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff];
+
     private readonly NtsAeadAlgorithm _algorithm;
-    private readonly SafeEvpCipherCtxHandle _cbc;
-    private readonly SafeEvpCipherCtxHandle _ecb;
+
+    // The AES-NI path: the schedules of K1 (S2V) and K2 (CTR), pinned. Null on the OpenSSL path.
+    private readonly AesNiKey[]? _keys;
+
+    // The OpenSSL path: the CBC and ECB contexts and the run buffer. Null on the AES-NI path.
+    private readonly SafeEvpCipherCtxHandle? _cbc;
+    private readonly SafeEvpCipherCtxHandle? _ecb;
+    private readonly byte[]? _scratch;
     private readonly byte[] _state = GC.AllocateArray<byte>(64, pinned: true);
-    private readonly byte[] _scratch = GC.AllocateArray<byte>(ScratchSize, pinned: true);
 
     /// <summary>Expands <paramref name="key"/> (32, 48 or 64 bytes) for <paramref name="algorithm"/>.</summary>
-    internal AesSiv(NtsAeadAlgorithm algorithm, ReadOnlySpan<byte> key)
+    /// <param name="algorithm">AEAD 15, 16 or 17.</param>
+    /// <param name="key">K1 || K2.</param>
+    /// <param name="useIntrinsics">
+    /// Whether AES runs on AES-NI when the CPU has it; <see langword="false"/> forces the OpenSSL path, which
+    /// tests and benchmarks compare against.
+    /// </param>
+    internal AesSiv(NtsAeadAlgorithm algorithm, ReadOnlySpan<byte> key, bool useIntrinsics = true)
     {
+        if (algorithm is not (NtsAeadAlgorithm.AesSivCmac256 or NtsAeadAlgorithm.AesSivCmac384 or NtsAeadAlgorithm.AesSivCmac512))
+        {
+            throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "not an AES-SIV algorithm");
+        }
+
         _algorithm = algorithm;
+        CheckKeyLength(key);
+        if (useIntrinsics && AesNi.IsSupported)
+        {
+            _keys = AesNiKeys.Allocate(2);
+            SetKeyManaged(key);
+            return;
+        }
+
+        Interop.Crypto.EnsureSupported();
         (nint cbc, nint ecb) = algorithm switch
         {
             NtsAeadAlgorithm.AesSivCmac256 => (Interop.Crypto.EvpAes128Cbc(), Interop.Crypto.EvpAes128Ecb()),
             NtsAeadAlgorithm.AesSivCmac384 => (Interop.Crypto.EvpAes192Cbc(), Interop.Crypto.EvpAes192Ecb()),
-            NtsAeadAlgorithm.AesSivCmac512 => (Interop.Crypto.EvpAes256Cbc(), Interop.Crypto.EvpAes256Ecb()),
-            _ => throw new ArgumentOutOfRangeException(nameof(algorithm), algorithm, "not an AES-SIV algorithm"),
+            _ => (Interop.Crypto.EvpAes256Cbc(), Interop.Crypto.EvpAes256Ecb()),
         };
 
-        CheckKeyLength(key);
-        Interop.Crypto.EnsureSupported();
+        _scratch = GC.AllocateArray<byte>(ScratchSize, pinned: true);
         int half = key.Length / 2;
 
         // RFC 5297 §2.6: K1, the leftmost half, keys S2V; K2, the rightmost half, keys CTR.
@@ -107,6 +140,9 @@ internal sealed class AesSiv : NtsAead
     /// <inheritdoc/>
     public override int MaxNonceLength => int.MaxValue;
 
+    /// <summary>Whether this instance runs AES on AES-NI (<see langword="false"/>: through OpenSSL).</summary>
+    internal bool UsesIntrinsics => _keys is not null;
+
     /// <summary>
     /// RFC 5297 §2.6 with a general S2V vector: <paramref name="components"/> are the associated-data strings
     /// in order (the last one is the nonce in nonce-based use, as in §A.2; none at all is allowed), then the
@@ -119,6 +155,20 @@ internal sealed class AesSiv : NtsAead
         Enter();
         try
         {
+            if (_keys is not null)
+            {
+                Vector128<byte> dManaged = LoadState(D0Offset);
+                foreach (ReadOnlyMemory<byte> component in components)
+                {
+                    dManaged = AesNi.Dbl(dManaged) ^ CmacManaged(component.Span, default, hasXorEnd: false);
+                }
+
+                Vector128<byte> vManaged = S2VFinishManaged(dManaged, plaintext);
+                vManaged.CopyTo(output);
+                CtrManaged(vManaged, plaintext, output[TagSize..]);
+                return;
+            }
+
             Span<byte> d = stackalloc byte[BlockSize];
             S2VStart(d);
             foreach (ReadOnlyMemory<byte> component in components)
@@ -146,16 +196,31 @@ internal sealed class AesSiv : NtsAead
         try
         {
             ReadOnlySpan<byte> v = input[..TagSize];
-            Ctr(v, input[TagSize..], plaintext);
-            Span<byte> d = stackalloc byte[BlockSize];
-            S2VStart(d);
-            foreach (ReadOnlyMemory<byte> component in components)
+            Span<byte> expected = stackalloc byte[TagSize];
+            if (_keys is not null)
             {
-                S2VAdd(d, component.Span);
+                CtrManaged(AesNi.Load(v, 0), input[TagSize..], plaintext);
+                Vector128<byte> dManaged = LoadState(D0Offset);
+                foreach (ReadOnlyMemory<byte> component in components)
+                {
+                    dManaged = AesNi.Dbl(dManaged) ^ CmacManaged(component.Span, default, hasXorEnd: false);
+                }
+
+                S2VFinishManaged(dManaged, plaintext).CopyTo(expected);
+            }
+            else
+            {
+                Ctr(v, input[TagSize..], plaintext);
+                Span<byte> d = stackalloc byte[BlockSize];
+                S2VStart(d);
+                foreach (ReadOnlyMemory<byte> component in components)
+                {
+                    S2VAdd(d, component.Span);
+                }
+
+                S2VFinish(d, plaintext, expected);
             }
 
-            Span<byte> expected = stackalloc byte[TagSize];
-            S2VFinish(d, plaintext, expected);
             authentic = CryptographicOperations.FixedTimeEquals(expected, v);
         }
         finally
@@ -177,7 +242,14 @@ internal sealed class AesSiv : NtsAead
         Enter();
         try
         {
-            Cmac(message, default, tag[..TagSize]);
+            if (_keys is not null)
+            {
+                CmacManaged(message, default, hasXorEnd: false).CopyTo(tag);
+            }
+            else
+            {
+                Cmac(message, default, tag[..TagSize]);
+            }
         }
         finally
         {
@@ -188,9 +260,15 @@ internal sealed class AesSiv : NtsAead
     /// <inheritdoc/>
     private protected override void SetKeyCore(ReadOnlySpan<byte> key)
     {
+        if (_keys is not null)
+        {
+            SetKeyManaged(key);
+            return;
+        }
+
         int half = key.Length / 2;
-        Interop.Crypto.EvpCipherInit(_cbc, 0, key[..half], ZeroBlock, encrypt: true);
-        Interop.Crypto.EvpCipherInit(_ecb, 0, key[half..], default, encrypt: true);
+        Interop.Crypto.EvpCipherInit(_cbc!, 0, key[..half], ZeroBlock, encrypt: true);
+        Interop.Crypto.EvpCipherInit(_ecb!, 0, key[half..], default, encrypt: true);
         DeriveSubkeys();
     }
 
@@ -199,6 +277,14 @@ internal sealed class AesSiv : NtsAead
     {
         // RFC 5297 §3: nonce-based use puts the nonce last among the associated-data components;
         // RFC 8915 §5.6 (and chrony, nettle, ntpd-rs) has one component of associated data before it.
+        if (_keys is not null)
+        {
+            Vector128<byte> vManaged = S2VManaged(associatedData, nonce, plaintext);
+            vManaged.CopyTo(ciphertextWithTag);
+            CtrManaged(vManaged, plaintext, ciphertextWithTag[TagSize..]);
+            return;
+        }
+
         Span<byte> v = ciphertextWithTag[..TagSize];
         Span<byte> d = stackalloc byte[BlockSize];
         S2VStart(d);
@@ -213,12 +299,19 @@ internal sealed class AesSiv : NtsAead
     {
         // RFC 5297 §2.7: decrypt with the received V as IV, recompute V over the plaintext, compare.
         ReadOnlySpan<byte> v = ciphertextWithTag[..TagSize];
+        Span<byte> expected = stackalloc byte[TagSize];
+        if (_keys is not null)
+        {
+            CtrManaged(AesNi.Load(v, 0), ciphertextWithTag[TagSize..], plaintext);
+            S2VManaged(associatedData, nonce, plaintext).CopyTo(expected);
+            return CryptographicOperations.FixedTimeEquals(expected, v);
+        }
+
         Ctr(v, ciphertextWithTag[TagSize..], plaintext);
         Span<byte> d = stackalloc byte[BlockSize];
         S2VStart(d);
         S2VAdd(d, associatedData);
         S2VAdd(d, nonce);
-        Span<byte> expected = stackalloc byte[TagSize];
         S2VFinish(d, plaintext, expected);
         return CryptographicOperations.FixedTimeEquals(expected, v);
     }
@@ -227,9 +320,72 @@ internal sealed class AesSiv : NtsAead
     private protected override void DisposeCore()
     {
         CryptographicOperations.ZeroMemory(_state);
+        if (_keys is not null)
+        {
+            AesNiKeys.Clear(_keys);
+            return;
+        }
+
         CryptographicOperations.ZeroMemory(_scratch);
-        _cbc.Dispose();
-        _ecb.Dispose();
+        _cbc!.Dispose();
+        _ecb!.Dispose();
+    }
+
+    /// <summary>
+    /// The AES-NI key setup: two key expansions, then RFC 4493 §2.3's L = AES-K1(0^128), K1' = dbl(L),
+    /// K2' = dbl(K1'), and RFC 5297 §2.4's D0 = AES-CMAC(K1, 0^128), which for a complete zero block is
+    /// AES-K1(K1').
+    /// </summary>
+    private void SetKeyManaged(ReadOnlySpan<byte> key)
+    {
+        int half = key.Length / 2;
+        ref AesNiKey s2v = ref _keys![S2VKey];
+        s2v.Expand(key[..half]);
+        _keys[CtrKey].Expand(key[half..]);
+        Vector128<byte> subkey1 = AesNi.Dbl(s2v.Encrypt(Vector128<byte>.Zero));
+        Span<byte> state = _state;
+        subkey1.CopyTo(state[Subkey1Offset..]);
+        AesNi.Dbl(subkey1).CopyTo(state[Subkey2Offset..]);
+        s2v.Encrypt(subkey1).CopyTo(state[D0Offset..]);
+    }
+
+    private Vector128<byte> LoadState(int offset) => AesNi.Load(_state, offset);
+
+    /// <summary>RFC 5297 §2.4 S2V over (associated data, nonce, plaintext) on AES-NI: the NTS vector.</summary>
+    private Vector128<byte> S2VManaged(ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext)
+    {
+        Vector128<byte> d = AesNi.Dbl(LoadState(D0Offset)) ^ CmacManaged(associatedData, default, hasXorEnd: false);
+        d = AesNi.Dbl(d) ^ CmacManaged(nonce, default, hasXorEnd: false);
+        return S2VFinishManaged(d, plaintext);
+    }
+
+    /// <summary>RFC 5297 §2.4: V = AES-CMAC(K, S_n xorend D) or AES-CMAC(K, dbl(D) xor pad(S_n)), on AES-NI.</summary>
+    private Vector128<byte> S2VFinishManaged(Vector128<byte> d, ReadOnlySpan<byte> last)
+    {
+        if (last.Length >= BlockSize)
+        {
+            return CmacManaged(last, d, hasXorEnd: true);
+        }
+
+        // pad(S_n) XOR dbl(D) is one complete block: its CMAC is AES-K1(block XOR K1').
+        Span<byte> padded = stackalloc byte[BlockSize];
+        last.CopyTo(padded);
+        padded[last.Length] = 0x80;
+        Vector128<byte> block = AesNi.Load(padded, 0) ^ AesNi.Dbl(d);
+        padded.Clear();
+        return _keys![S2VKey].Encrypt(block ^ LoadState(Subkey1Offset));
+    }
+
+    private Vector128<byte> CmacManaged(ReadOnlySpan<byte> message, Vector128<byte> xorEnd, bool hasXorEnd) =>
+        AesNi.Cmac(in _keys![S2VKey], LoadState(Subkey1Offset), LoadState(Subkey2Offset), message, xorEnd, hasXorEnd);
+
+    /// <summary>RFC 5297 §2.5 on AES-NI: CTR under K2 from Q = V with bits 63 and 31 cleared.</summary>
+    private void CtrManaged(Vector128<byte> v, ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        Vector128<byte> q = v & Vector128.Create(CounterMask);
+
+        // As in Ctr: with bit 31 clear, the low 32 bits cannot carry out before 2^31 blocks.
+        AesNi.Ctr(in _keys![CtrKey], input, output, new SivCounter(q));
     }
 
     /// <summary>Doubling in GF(2^128) (RFC 5297 §2.3), in place, without a branch on the value.</summary>
@@ -264,7 +420,7 @@ internal sealed class AesSiv : NtsAead
         // L = AES-K1(0^128): the fresh context has IV 0, so the CBC output of a zero block is L, which
         // becomes the chaining value. K1 = dbl(L), K2 = dbl(K1).
         ZeroBlock.CopyTo(l);
-        Interop.Crypto.EvpEncryptUpdate(_cbc.DangerousGetHandle(), l, l);
+        Interop.Crypto.EvpEncryptUpdate(_cbc!.DangerousGetHandle(), l, l);
         l.CopyTo(state.Slice(ChainOffset, BlockSize));
         Dbl(l);
         l.CopyTo(k2);
@@ -321,7 +477,7 @@ internal sealed class AesSiv : NtsAead
         {
             for (int offset = 0; offset < total; offset += chunk.Length)
             {
-                chunk = _scratch.AsSpan(0, Math.Min(ScratchSize, total - offset));
+                chunk = _scratch!.AsSpan(0, Math.Min(ScratchSize, total - offset));
                 int available = Math.Clamp(length - offset, 0, chunk.Length);
                 message.Slice(offset, available).CopyTo(chunk);
                 if (available < chunk.Length)
@@ -348,14 +504,14 @@ internal sealed class AesSiv : NtsAead
                 }
 
                 // Raw pointer: NtsAead never frees the contexts while a call holds the instance.
-                Interop.Crypto.EvpEncryptUpdate(_cbc.DangerousGetHandle(), chunk, chunk);
+                Interop.Crypto.EvpEncryptUpdate(_cbc!.DangerousGetHandle(), chunk, chunk);
             }
         }
         catch
         {
             // The context's IV no longer matches the chaining value: put both back to zero so that the
             // next call starts right, then report the OpenSSL failure.
-            Interop.Crypto.EvpEncryptResetIv(_cbc, ZeroBlock);
+            Interop.Crypto.EvpEncryptResetIv(_cbc!, ZeroBlock);
             chain.Clear();
             throw;
         }
@@ -379,7 +535,7 @@ internal sealed class AesSiv : NtsAead
         // The counter is the whole 128-bit Q, but with bit 31 clear the low 32 bits cannot carry out
         // before 2^31 blocks, more than a span can hold: incrementing the last word is enough.
         uint counter = BinaryPrimitives.ReadUInt32BigEndian(q[12..]);
-        Span<byte> scratch = _scratch;
+        Span<byte> scratch = _scratch!;
         int used = 0;
         while (!input.IsEmpty)
         {
@@ -393,7 +549,7 @@ internal sealed class AesSiv : NtsAead
                 BinaryPrimitives.WriteUInt32BigEndian(block[12..], counter++);
             }
 
-            Interop.Crypto.EvpEncryptUpdate(_ecb.DangerousGetHandle(), keystream, keystream);
+            Interop.Crypto.EvpEncryptUpdate(_ecb!.DangerousGetHandle(), keystream, keystream);
             used = Math.Max(used, keystream.Length);
             XorBytes(input[..run], keystream, output);
             input = input[run..];
@@ -416,5 +572,14 @@ internal sealed class AesSiv : NtsAead
         {
             output[i] = (byte)(input[i] ^ keystream[i]);
         }
+    }
+
+    /// <summary>RFC 5297 §2.5 counter blocks: Q plus i, in the last (big-endian) 32-bit word.</summary>
+    private readonly struct SivCounter(Vector128<byte> q) : AesNi.ICounterBlocks
+    {
+        private readonly uint _start = BinaryPrimitives.ReadUInt32BigEndian(MemoryMarshal.AsBytes(new ReadOnlySpan<Vector128<byte>>(in q))[12..]);
+
+        public Vector128<byte> Block(uint index) =>
+            q.AsUInt32().WithElement(3, BinaryPrimitives.ReverseEndianness(_start + index)).AsByte();
     }
 }
