@@ -363,7 +363,7 @@ public sealed class NtpServerEngine
             int authenticator = length;
             NtsPacketWriter.TryWriteAuthenticatorHeader(response[authenticator..], nonceLength, plaintext.Length + NtsAead.TagSize, out int nonceOffset, out int ciphertextOffset, out int authenticatorLength);
             Span<byte> nonce = response.Slice(authenticator + nonceOffset, nonceLength);
-            RandomNumberGenerator.Fill(nonce);
+            NonceSource.Current.Fill(nonce);
             aead.SetKey(s2c);
             aead.Seal(nonce, response[..authenticator], plaintext, response.Slice(authenticator + ciphertextOffset, plaintext.Length + NtsAead.TagSize));
             length += authenticatorLength;

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Tempus.Clock;
 using Tempus.Native;
+using Tempus.Nts;
 using Tempus.Protocol;
 
 namespace Tempus.Server;
@@ -317,6 +318,9 @@ public sealed partial class UdpNtpServer : IDisposable
             int used = batch.Capacity;
             while (!_stopping)
             {
+                // RFC 8915 §6: a rotated-out master key's schedule goes with it, on this thread too, whether or not
+                // NTS requests still come (an idle socket wakes this loop every 200 ms). One read when nothing changed.
+                NtsServerKeyRing.ReleaseErasedKeys();
                 int received;
                 int errno;
                 try

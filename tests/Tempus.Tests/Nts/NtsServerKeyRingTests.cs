@@ -369,4 +369,137 @@ public sealed class NtsServerKeyRingTests : IDisposable
 
         Assert.Equal(0, failures);
     }
+
+    private static T OnNewThread<T>(Func<T> body)
+    {
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = body();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            throw new InvalidOperationException("the test thread failed", failure);
+        }
+
+        return result;
+    }
+
+    [Fact]
+    public void ThreadKeepsOneContextPerMasterKeyAndFreesARotatedOutKeysOnItsNextCookieOperation()
+    {
+        using NtsServerKeyRing ring = NtsServerKeyRing.CreateEphemeral(_clock, 3600);
+        (byte[] c2s, byte[] s2c) = Keys(NtsAeadAlgorithm.AesSivCmac256);
+        uint first = ring.CurrentKeyId;
+        byte[] old = Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+        ring.Rotate();
+        uint second = ring.CurrentKeyId;
+
+        (bool heldBoth, bool opened, bool heldFirstAfter, bool heldSecondAfter, bool stillOpens) = OnNewThread(() =>
+        {
+            // A request with a cookie of the previous key, answered with cookies of the current one.
+            bool opens = Opens(ring, old);
+            Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+            bool both = NtsServerKeyRing.ThreadHoldsContextFor(first) && NtsServerKeyRing.ThreadHoldsContextFor(second);
+            for (int i = 0; i < NtsServerKeyRing.MaxKeys - 1; i++)
+            {
+                ring.Rotate();
+            }
+
+            bool again = Opens(ring, old);
+            Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+            return (both, opens, NtsServerKeyRing.ThreadHoldsContextFor(first), NtsServerKeyRing.ThreadHoldsContextFor(second), again);
+        });
+
+        Assert.True(opened);
+        Assert.True(heldBoth);
+        Assert.False(stillOpens);
+        Assert.False(heldFirstAfter);
+        Assert.True(heldSecondAfter);
+    }
+
+    [Fact]
+    public void ReleaseErasedKeysFreesTheContextsOfADisposedRingOnAnIdleThread()
+    {
+        NtsServerKeyRing ring = NtsServerKeyRing.CreateEphemeral(_clock, 3600);
+        uint key = ring.CurrentKeyId;
+        (byte[] c2s, byte[] s2c) = Keys(NtsAeadAlgorithm.AesSivCmac256);
+        using var disposed = new ManualResetEventSlim();
+        using var released = new ManualResetEventSlim();
+        bool heldBefore = false;
+        bool heldAfter = true;
+        var thread = new Thread(() =>
+        {
+            Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+            heldBefore = NtsServerKeyRing.ThreadHoldsContextFor(key);
+            disposed.Wait();
+            NtsServerKeyRing.ReleaseErasedKeys();
+            heldAfter = NtsServerKeyRing.ThreadHoldsContextFor(key);
+        });
+        thread.Start();
+        ring.Dispose();
+        disposed.Set();
+        thread.Join();
+
+        Assert.True(heldBefore);
+        Assert.False(heldAfter);
+    }
+
+    [Fact]
+    public void CookieIssuedOnADisposedRingThrows()
+    {
+        NtsServerKeyRing ring = NtsServerKeyRing.CreateEphemeral(_clock, 3600);
+        (byte[] c2s, byte[] s2c) = Keys(NtsAeadAlgorithm.AesSivCmac256);
+        ring.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c));
+    }
+
+    [Fact]
+    public void OpeningCookiesOfOldAndCurrentKeysAndIssuingAllocatesNothingInEachOfThreeRounds()
+    {
+        using NtsServerKeyRing ring = NtsServerKeyRing.CreateEphemeral(_clock, 3600);
+        (byte[] c2s, byte[] s2c) = Keys(NtsAeadAlgorithm.AesSivCmac256);
+        byte[] old = Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+        ring.Rotate();
+        byte[] current = Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+
+        long[] rounds = OnNewThread(() =>
+        {
+            byte[] keys = new byte[128];
+            byte[] cookie = new byte[ring.MaxCookieLength];
+            void Round(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    ring.TryOpenCookie(old, keys, out _, out _);
+                    ring.TryOpenCookie(current, keys, out _, out _);
+                    ring.IssueCookie(NtsAeadAlgorithm.AesSivCmac256, c2s, s2c, cookie);
+                }
+            }
+
+            Round(200);
+            long[] allocated = new long[3];
+            for (int round = 0; round < allocated.Length; round++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Round(500);
+                allocated[round] = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+
+            return allocated;
+        });
+
+        Assert.Equal([0L, 0L, 0L], rounds);
+    }
 }

@@ -30,8 +30,9 @@ namespace Tempus.Nts;
 /// </para>
 /// <para>
 /// <see cref="IssueCookie"/> and <see cref="TryOpenCookie"/> are thread-safe and allocation-free: the key set is an
-/// immutable snapshot swapped atomically, and each thread keeps its own AES-SIV context, re-keyed only when the
-/// master key it needs differs from the one it last used.
+/// immutable snapshot swapped atomically, and each thread keeps one AES-SIV context per master key it has used, so
+/// no request re-keys one (not even one whose cookie was sealed under a previous key, answered with cookies sealed
+/// under the current one). Cookie nonces come from the thread's <see cref="Tempus.Server.NonceSource"/>.
 /// </para>
 /// </remarks>
 public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
@@ -62,10 +63,10 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
     private const int MaxSessionKeyLength = 64;
 
     [ThreadStatic]
-    private static NtsAead? t_aead;
+    private static CookieAeads? t_aeads;
 
-    [ThreadStatic]
-    private static MasterKey? t_loaded;
+    // Bumped by every master key erasure, so each thread notices with one read that it may hold a stale context.
+    private static int s_erasures;
 
     private readonly ISystemClock _clock;
     private readonly ILogger _logger;
@@ -150,7 +151,7 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
         var ring = new NtsServerKeyRing(clock, rotationSeconds, path, logger, set) { LoadError = error };
 
         // Fail now, not on the first packet, when OpenSSL is missing.
-        _ = Rent(set.Current);
+        _ = CookieAeads.Current.Rent(set.Current);
         if (error is not null)
         {
             LogLoadFailed(logger, error.Message);
@@ -200,7 +201,6 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
             throw new ArgumentException($"an AEAD {(ushort)algorithm} cookie needs {length} bytes, the destination has {destination.Length}", nameof(destination));
         }
 
-        MasterKey key = _set.Current;
         int plaintextLength = 4 + (2 * keyLength);
         Span<byte> plaintext = stackalloc byte[4 + (2 * MaxSessionKeyLength)];
         plaintext = plaintext.Slice(0, plaintextLength);
@@ -210,10 +210,19 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
         c2sKey.CopyTo(plaintext.Slice(4));
         s2cKey.CopyTo(plaintext.Slice(4 + keyLength));
 
+        MasterKey key;
+        NtsAead? aead;
+        while ((aead = CookieAeads.Current.Rent(key = _set.Current)) is null)
+        {
+            // Erased between the read of the set and the keying of the context: a reload replaced the set (read it
+            // again), or the ring was disposed.
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        }
+
         BinaryPrimitives.WriteUInt32BigEndian(destination, key.Id);
         Span<byte> nonce = destination.Slice(4, CookieNonceLength);
-        RandomNumberGenerator.Fill(nonce);
-        Rent(key).Seal(nonce, default, plaintext, destination.Slice(4 + CookieNonceLength, plaintextLength + NtsAead.TagSize));
+        Tempus.Server.NonceSource.Current.Fill(nonce);
+        aead.Seal(nonce, default, plaintext, destination.Slice(4 + CookieNonceLength, plaintextLength + NtsAead.TagSize));
         CryptographicOperations.ZeroMemory(plaintext);
         return length;
     }
@@ -254,7 +263,9 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
         plaintext = plaintext.Slice(0, plaintextLength);
         try
         {
-            if (!Rent(key).TryOpen(cookie.Slice(4, CookieNonceLength), default, cookie.Slice(4 + CookieNonceLength), plaintext))
+            // A key erased meanwhile (rotated out, reloaded) no longer opens cookies.
+            NtsAead? aead = CookieAeads.Current.Rent(key);
+            if (aead is null || !aead.TryOpen(cookie.Slice(4, CookieNonceLength), default, cookie.Slice(4 + CookieNonceLength), plaintext))
             {
                 return false;
             }
@@ -308,8 +319,9 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
             keys[keep] = MasterKey.Generate(keys.AsSpan(0, keep));
             _set = new KeySet(keys, _clock.UnixNanoseconds);
 
-            // RFC 8915 §6: erase the keys that expire, for forward secrecy. A thread's AES-SIV context may still hold
-            // the schedule of a dropped key until it next re-keys; no cookie can reach it, since lookups use the new set.
+            // RFC 8915 §6: erase the keys that expire, for forward secrecy. Each thread frees its AES-SIV context for a
+            // dropped key on its next cookie operation (or idle wake-up, ReleaseErasedKeys); no cookie reaches it
+            // meanwhile, since lookups use the new set.
             for (int i = 0; i < old.Keys.Length - keep; i++)
             {
                 old.Keys[i].Erase();
@@ -386,7 +398,20 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
         NtsStateFile.WriteAtomic(path, writer.Text);
     }
 
-    /// <summary>Erases the keys. Threads' AES-SIV contexts are freed by their finalizers.</summary>
+    /// <summary>
+    /// Frees the calling thread's AES-SIV contexts for master keys erased since (rotated out, replaced by a reload, or
+    /// of a disposed ring), wiping their key schedules. Cheap when there is nothing to do (one read); server workers
+    /// call it when idle, so a key schedule does not outlive its key on a thread that has stopped serving NTS.
+    /// </summary>
+    public static void ReleaseErasedKeys() => t_aeads?.Sweep();
+
+    /// <summary>Whether the calling thread holds an AES-SIV context keyed with the master key <paramref name="keyId"/> (tests).</summary>
+    internal static bool ThreadHoldsContextFor(uint keyId) => t_aeads?.Holds(keyId) ?? false;
+
+    /// <summary>
+    /// Erases the keys. Each thread frees its AES-SIV contexts for them on its next cookie operation or
+    /// <see cref="ReleaseErasedKeys"/>; the finalizers of threads that never make one.
+    /// </summary>
     public void Dispose()
     {
         lock (_writeLock)
@@ -523,25 +548,6 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
         }
     }
 
-    // This thread's cookie AEAD, keyed with key (re-keyed only when the thread last used another key).
-    private static NtsAead Rent(MasterKey key)
-    {
-        NtsAead? aead = t_aead;
-        if (aead is null)
-        {
-            aead = NtsAead.Create(CookieAlgorithm, key.Key);
-            t_aead = aead;
-            t_loaded = key;
-        }
-        else if (!ReferenceEquals(t_loaded, key))
-        {
-            aead.SetKey(key.Key);
-            t_loaded = key;
-        }
-
-        return aead;
-    }
-
     [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "NTS: loaded {Count} server keys from {Path}; current key {KeyId:x8}")]
     private static partial void LogLoaded(ILogger logger, int count, string path, uint keyId);
 
@@ -559,9 +565,13 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
 
     private sealed class MasterKey(uint id, byte[] key)
     {
+        private int _erased;
+
         public uint Id { get; } = id;
 
         public byte[] Key { get; } = key;
+
+        public bool IsErased => Volatile.Read(ref _erased) != 0;
 
         public static MasterKey Generate(ReadOnlySpan<MasterKey> existing)
         {
@@ -575,7 +585,17 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
             return new MasterKey(id, RandomNumberGenerator.GetBytes(MasterKeyLength));
         }
 
-        public void Erase() => CryptographicOperations.ZeroMemory(Key);
+        // The flag is set, with a full fence, before the first byte is zeroed: a thread that keys a context from Key
+        // and then (after a fence of its own) sees the flag clear has read the whole key, never part of its zeros.
+        public void Erase()
+        {
+            if (Interlocked.Exchange(ref _erased, 1) == 0)
+            {
+                Interlocked.Increment(ref s_erasures);
+            }
+
+            CryptographicOperations.ZeroMemory(Key);
+        }
 
         private static bool Contains(ReadOnlySpan<MasterKey> keys, uint id)
         {
@@ -588,6 +608,85 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
             }
 
             return false;
+        }
+    }
+
+    // Per thread: one AES-SIV context per master key, keyed once. A rotating ring holds 4 keys, a file at most 16, so
+    // the slots hold a whole ring; past that (rings replaced on this thread) the oldest slot is reused. Contexts of
+    // erased keys are disposed here, on their own thread, when s_erasures moves: never under a running call.
+    private sealed class CookieAeads
+    {
+        private readonly MasterKey?[] _keys = new MasterKey?[MaxFileKeys];
+        private readonly NtsAead?[] _aeads = new NtsAead?[MaxFileKeys];
+        private int _erasures;
+        private int _next;
+
+        public static CookieAeads Current => t_aeads ??= new CookieAeads();
+
+        // The context keyed with key, or null when key has been erased (it may no longer be used).
+        public NtsAead? Rent(MasterKey key)
+        {
+            if (_erasures != Volatile.Read(ref s_erasures))
+            {
+                Sweep();
+            }
+
+            MasterKey?[] keys = _keys;
+            for (int i = 0; i < keys.Length; i++)
+            {
+                if (ReferenceEquals(keys[i], key))
+                {
+                    return _aeads[i];
+                }
+            }
+
+            return Add(key);
+        }
+
+        public bool Holds(uint keyId) => Array.Exists(_keys, k => k?.Id == keyId);
+
+        public void Sweep()
+        {
+            // Read before the flags: an erasure counted after this read is seen by the next Rent.
+            _erasures = Volatile.Read(ref s_erasures);
+            for (int i = 0; i < _keys.Length; i++)
+            {
+                if (_keys[i] is { IsErased: true })
+                {
+                    Release(i);
+                }
+            }
+        }
+
+        private NtsAead? Add(MasterKey key)
+        {
+            int slot = Array.IndexOf(_keys, null);
+            if (slot < 0)
+            {
+                slot = _next;
+                _next = (_next + 1) % _keys.Length;
+                Release(slot);
+            }
+
+            NtsAead aead = NtsAead.Create(CookieAlgorithm, key.Key);
+            // Pairs with the fence in MasterKey.Erase: with the flag still clear here, the whole key was read.
+            Interlocked.MemoryBarrier();
+            if (key.IsErased)
+            {
+                aead.Dispose();
+                return null;
+            }
+
+            _keys[slot] = key;
+            _aeads[slot] = aead;
+            return aead;
+        }
+
+        private void Release(int slot)
+        {
+            _aeads[slot]?.Dispose();
+            _aeads[slot] = null;
+            _keys[slot] = null;
         }
     }
 
