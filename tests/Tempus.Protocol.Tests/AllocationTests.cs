@@ -1,3 +1,5 @@
+using Tempus.Testing;
+
 namespace Tempus.Protocol.Tests;
 
 public class AllocationTests
@@ -14,15 +16,16 @@ public class AllocationTests
             Work(nts, mac, output);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
         long sum = 0;
-        for (int i = 0; i < 1000; i++)
-        {
-            sum += Work(nts, mac, output);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        AllocationAssert.NothingPerRound(
+            () =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    sum += Work(nts, mac, output);
+                }
+            },
+            "1000 parses");
         Assert.NotEqual(0, sum);
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Tempus.Testing;
 
 namespace Tempus.Protocol.Tests;
 
@@ -418,15 +419,16 @@ public class NtsPacketTests
             Work(datagrams, plaintext, output);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
         long sum = 0;
-        for (int i = 0; i < 1000; i++)
-        {
-            sum += Work(datagrams, plaintext, output);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        AllocationAssert.NothingPerRound(
+            () =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    sum += Work(datagrams, plaintext, output);
+                }
+            },
+            "1000 rounds of NTS field reads and writes");
         Assert.NotEqual(0, sum);
     }
 

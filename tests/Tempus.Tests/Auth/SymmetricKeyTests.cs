@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Tempus.Auth;
+using Tempus.Testing;
 using Tempus.Tests.Crypto;
 
 namespace Tempus.Tests.Auth;
@@ -138,16 +139,18 @@ public sealed class SymmetricKeyTests
             key.WriteMac(packet, mac);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            key.ComputeDigest(packet, digest);
-            key.ComputeDigest(large, digest);
-            key.VerifyDigest(packet, digest.AsSpan(0, key.DigestLength));
-            key.WriteMac(packet, mac);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NothingPerRound(
+            () =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    key.ComputeDigest(packet, digest);
+                    key.ComputeDigest(large, digest);
+                    key.VerifyDigest(packet, digest.AsSpan(0, key.DigestLength));
+                    key.WriteMac(packet, mac);
+                }
+            },
+            "1000 digests and MACs");
     }
 
     [Theory]

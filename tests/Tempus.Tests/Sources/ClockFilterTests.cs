@@ -1,5 +1,6 @@
 using Tempus.Protocol;
 using Tempus.Sources;
+using Tempus.Testing;
 
 namespace Tempus.Tests.Sources;
 
@@ -125,13 +126,16 @@ public sealed class ClockFilterTests
             filter.Add(Sample(i, 0.001, 0.01 + 0.001 * (i % 3)), Poll);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 16; i < 1016; i++)
-        {
-            filter.Add(Sample(i, 0.001, 0.01 + 0.001 * (i % 3)), Poll);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        int n = 16;
+        AllocationAssert.NothingPerRound(
+            () =>
+            {
+                for (int end = n + 1000; n < end; n++)
+                {
+                    filter.Add(Sample(n, 0.001, 0.01 + 0.001 * (n % 3)), Poll);
+                }
+            },
+            "1000 ClockFilter.Add calls");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Tempus.Protocol;
 using Tempus.Sources;
+using Tempus.Testing;
 
 namespace Tempus.Tests.Sources;
 
@@ -113,21 +114,15 @@ public sealed class SourceStatisticsTests
             delays[k] = 0.01 + 0.001 * random.NextDouble();
         }
 
-        // Three rounds of 1000 samples; a per-sample allocation shows in every round, while the runtime's own
-        // one-off work on this thread (tiered JIT starting its background worker) can land in any single one.
-        var rounds = new long[3];
-        for (int round = 0; round < rounds.Length; round++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int k = 0; k < noise.Length; k++, i++)
+        AllocationAssert.NothingPerRound(
+            () =>
             {
-                stats.AddSample(Sample(i * 8.0, noise[k], delays[k]));
-            }
-
-            rounds[round] = GC.GetAllocatedBytesForCurrentThread() - before;
-        }
-
-        Assert.True(rounds.Min() == 0 && rounds.Count(r => r != 0) <= 1, $"bytes allocated per round of 1000 samples: {string.Join(", ", rounds)}");
+                for (int k = 0; k < noise.Length; k++, i++)
+                {
+                    stats.AddSample(Sample(i * 8.0, noise[k], delays[k]));
+                }
+            },
+            "a round of 1000 samples");
     }
 
     [Fact]
