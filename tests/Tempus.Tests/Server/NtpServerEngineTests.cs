@@ -4,6 +4,7 @@ using Tempus.Auth;
 using Tempus.Config;
 using Tempus.Protocol;
 using Tempus.Server;
+using Tempus.Testing;
 
 namespace Tempus.Tests.Server;
 
@@ -266,12 +267,14 @@ public sealed class NtpServerEngineTests : IDisposable
             engine.Process(request, s_loopback, receive, response, out _);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            engine.Process(request, s_loopback, receive, response, out _);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NothingPerRound(
+            () =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    engine.Process(request, s_loopback, receive, response, out _);
+                }
+            },
+            "1000 requests");
     }
 }
