@@ -1,5 +1,6 @@
 using Tempus.Crypto;
 using Tempus.Protocol;
+using Tempus.Testing;
 
 namespace Tempus.Tests.Crypto;
 
@@ -138,14 +139,15 @@ public sealed class NtsAeadTests
             Request();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            Request();
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        AllocationAssert.NothingPerRound(
+            () =>
+            {
+                for (int i = 0; i < 1000; i++)
+                {
+                    Request();
+                }
+            },
+            "1000 requests");
     }
 
     [Theory]
