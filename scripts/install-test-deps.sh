@@ -3,7 +3,8 @@
 #   - chrony (chronyd, chronyc) as a package;
 #   - NTPsec (ntpd, ntpdig, ntpkeygen) unpacked into .deps/ntpsec, because it conflicts with chrony;
 #   - gnutls-bin (gnutls-cli) for NTS-KE handshake tests;
-#   - libcap2-bin (capsh) to start NTPsec's ntpd without CAP_SYS_TIME.
+#   - libcap2-bin (capsh) to start NTPsec's ntpd without CAP_SYS_TIME;
+#   - systemd's systemd-analyze, to verify dist/tempusd.service (nothing is started with it).
 # A policy-rc.d that exits 101 stays in place while installing so no service starts and no stray
 # daemon disciplines this machine's clock. Idempotent: safe to run on every test run.
 set -euo pipefail
@@ -19,6 +20,7 @@ command -v gnutls-cli >/dev/null 2>&1 || need_apt+=(gnutls-bin)
 command -v capsh >/dev/null 2>&1 || [ -x /usr/sbin/capsh ] || need_apt+=(libcap2-bin)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 
 ntpsec_dir="$deps/ntpsec"
 need_ntpsec=0
@@ -28,7 +30,7 @@ for f in usr/sbin/ntpd usr/bin/ntpdig usr/sbin/ntpkeygen usr/lib/python3/dist-pa
 done
 
 if [ ${#need_apt[@]} -eq 0 ] && [ $need_ntpsec -eq 0 ]; then
-  echo "install-test-deps: chrony, gnutls-cli, capsh and NTPsec ($ntpsec_dir) are present"
+  echo "install-test-deps: chrony, gnutls-cli, capsh, systemd-analyze and NTPsec ($ntpsec_dir) are present"
   exit 0
 fi
 

@@ -47,6 +47,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private ControlServer? _controlServer;
     private Metrics.MetricsServer? _metrics;
     private readonly LogFiles? _logFiles;
+    private readonly SystemdNotifier _systemd = SystemdNotifier.FromEnvironment();
     private int _exitCode;
 
     /// <param name="options">The command line.</param>
@@ -145,6 +146,18 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             LogConfigWarning(_logger, warning.ToString());
         }
 
+        if (_systemd.Problem is { } notifyProblem)
+        {
+            LogConfigWarning(_logger, notifyProblem);
+        }
+
+        if (_config.User is { } user && !string.Equals(user, Environment.UserName, StringComparison.Ordinal))
+        {
+            // chronyd switches to 'user' after binding its sockets. A .NET process cannot: setuid and capabilities
+            // are per thread in the kernel, and the runtime's threads exist before Main. systemd does it instead.
+            LogUserNotSwitched(_logger, user, Environment.UserName);
+        }
+
         if (!StartServers())
         {
             return 1;
@@ -178,6 +191,8 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             }
         }
 
+        // Type=notify: every socket is bound (a failure above has returned 1 and systemd sees the exit instead).
+        _systemd.Ready(SystemdStatus());
         try
         {
             await Sources.StartAsync(_stop.Token).ConfigureAwait(false);
@@ -214,6 +229,13 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
                     _ntsKeys?.RotateIfDue();
                 }
 
+                // The watchdog is fed from this loop, so a wedged engine (the lock never released) stops feeding it.
+                _systemd.WatchdogTick(Environment.TickCount64);
+                if (_systemd.Enabled && ticks % 10 == 0)
+                {
+                    _systemd.Status(SystemdStatus());
+                }
+
                 if (Environment.TickCount64 - lastDriftSave >= (long)s_driftSaveInterval.TotalMilliseconds)
                 {
                     lastDriftSave = Environment.TickCount64;
@@ -245,6 +267,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         _ntsKeys?.Dispose();
         _logFiles?.Dispose();
         (_control as IDisposable)?.Dispose();
+        _systemd.Dispose();
         _stop.Dispose();
     }
 
@@ -358,6 +381,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     private async Task ShutdownAsync()
     {
+        _systemd.Stopping();
         await Sources.StopAsync(CancellationToken.None).ConfigureAwait(false);
         if (_keServer is not null)
         {
@@ -400,6 +424,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     /// </summary>
     private void Reload()
     {
+        _systemd.Reloading();
         try
         {
             TempusConfiguration config = ConfigParser.Load(_options.ConfigPath);
@@ -418,6 +443,17 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         {
             // ntsrotate 0: the key file is managed outside (a fleet sharing it); SIGHUP picks it up.
             _ntsKeys?.Reload();
+        }
+
+        _systemd.Ready(SystemdStatus());
+    }
+
+    private string SystemdStatus()
+    {
+        lock (_sync)
+        {
+            IReadOnlyList<NtpSource> sources = Sources.Sources;
+            return SystemdNotifier.DescribeTracking(Engine.Discipline.Report(Engine.Clock.UnixNanoseconds), sources.Count, sources.Count(s => s.Reach != 0), _config.LocalStratum);
         }
     }
 
@@ -635,4 +671,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     [LoggerMessage(EventId = 19, Level = LogLevel.Information, Message = "makestep: clock stepped by {Step:F9} s")]
     private static partial void LogMakeStep(ILogger logger, double step);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "user {User}: tempusd does not switch users itself and runs as {Current}; run it as {User} under systemd (dist/tempusd.service: User= with AmbientCapabilities=CAP_SYS_TIME CAP_NET_BIND_SERVICE)")]
+    private static partial void LogUserNotSwitched(ILogger logger, string user, string current);
 }
