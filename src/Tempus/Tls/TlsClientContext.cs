@@ -93,7 +93,11 @@ public sealed class TlsClientContext : IDisposable
     /// <returns>An established session that owns the socket.</returns>
     /// <exception cref="TlsHandshakeException">Connecting or the handshake failed; <see cref="TlsHandshakeException.Reason"/> says why.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<TlsSession> ConnectAsync(string host, int port, CancellationToken cancellationToken = default)
+    public Task<TlsSession> ConnectAsync(string host, int port, CancellationToken cancellationToken = default) =>
+        ConnectAsync(host, port, deferFinalFlight: false, cancellationToken);
+
+    /// <summary><see cref="ConnectAsync(string, int, CancellationToken)"/>, optionally with <see cref="TlsSession.DeferFinalFlight"/>.</summary>
+    internal async Task<TlsSession> ConnectAsync(string host, int port, bool deferFinalFlight, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         ArgumentOutOfRangeException.ThrowIfLessThan(port, IPEndPoint.MinPort);
@@ -139,6 +143,7 @@ public sealed class TlsClientContext : IDisposable
 
         // The session owns the stream, and the stream owns the socket.
         TlsSession session = TlsSession.CreateClient(_ctx, new NetworkStream(socket, ownsSocket: true), ownsTransport: true, peer, Options);
+        session.DeferFinalFlight = deferFinalFlight;
         try
         {
             await session.HandshakeWithinAsync(timeout, limit, cancellationToken).ConfigureAwait(false);

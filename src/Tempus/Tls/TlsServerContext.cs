@@ -108,6 +108,13 @@ public sealed class TlsServerContext : IDisposable
         return TlsSession.CreateServer(_contexts[0], transport, ownsTransport, "client " + (peer ?? "(unknown)"), Options.HandshakeTimeout);
     }
 
+    /// <summary>A server session with no transport, for an event loop that moves the bytes itself (see <see cref="TlsSession.PushInput"/>).</summary>
+    internal TlsSession CreateSession(string? peer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return TlsSession.CreateServer(_contexts[0], "client " + (peer ?? "(unknown)"), Options.HandshakeTimeout);
+    }
+
     /// <summary>Releases the OpenSSL contexts; sessions already created keep them alive until they are disposed.</summary>
     public void Dispose()
     {

@@ -34,18 +34,21 @@ public sealed class TlsSession : IDisposable
     private readonly bool _ownsTransport;
     private readonly TimeSpan _handshakeTimeout;
     private readonly string? _expectedServerName;
-    private readonly byte[] _receiveBuffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-    private readonly byte[] _sendBuffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    private readonly byte[] _receiveBuffer;
+    private readonly byte[] _sendBuffer;
     private SessionState _state;
     private int _busy;
     private bool _transportEof;
     private bool _closeNotifyReceived;
     private bool _closeNotifySent;
+    private bool _deferFinalFlight;
 
-    private TlsSession(SafeSslContextHandle ctx, bool isServer, Stream transport, bool ownsTransport, string peer, TimeSpan handshakeTimeout, string? serverName)
+    private TlsSession(SafeSslContextHandle ctx, bool isServer, Stream? transport, bool ownsTransport, string peer, TimeSpan handshakeTimeout, string? serverName)
     {
-        ArgumentNullException.ThrowIfNull(transport);
-        _transport = transport;
+        // Without a transport (an event loop feeds and drains the BIOs, see PushInput) no record buffers are needed.
+        _transport = transport ?? Stream.Null;
+        _receiveBuffer = transport is null ? [] : ArrayPool<byte>.Shared.Rent(BufferSize);
+        _sendBuffer = transport is null ? [] : ArrayPool<byte>.Shared.Rent(BufferSize);
         _ownsTransport = ownsTransport;
         _handshakeTimeout = handshakeTimeout;
         _expectedServerName = serverName;
@@ -99,11 +102,21 @@ public sealed class TlsSession : IDisposable
     /// <summary>The negotiated protocol version; always <c>TLSv1.3</c>.</summary>
     public string? ProtocolVersion { get; private set; }
 
-    internal static TlsSession CreateClient(SafeSslContextHandle ctx, Stream transport, bool ownsTransport, string peer, TlsClientOptions options) =>
-        new(ctx, isServer: false, transport, ownsTransport, peer, options.HandshakeTimeout, options.ServerName);
+    internal static TlsSession CreateClient(SafeSslContextHandle ctx, Stream transport, bool ownsTransport, string peer, TlsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return new(ctx, isServer: false, transport, ownsTransport, peer, options.HandshakeTimeout, options.ServerName);
+    }
 
-    internal static TlsSession CreateServer(SafeSslContextHandle ctx, Stream transport, bool ownsTransport, string peer, TimeSpan handshakeTimeout) =>
-        new(ctx, isServer: true, transport, ownsTransport, peer, handshakeTimeout, serverName: null);
+    internal static TlsSession CreateServer(SafeSslContextHandle ctx, Stream transport, bool ownsTransport, string peer, TimeSpan handshakeTimeout)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return new(ctx, isServer: true, transport, ownsTransport, peer, handshakeTimeout, serverName: null);
+    }
+
+    /// <summary>A server session with no transport, driven by <see cref="PushInput"/>, <see cref="StepHandshake"/>, <see cref="TryReadPlaintext"/>, <see cref="QueueWrite"/> and <see cref="TakeOutput"/>.</summary>
+    internal static TlsSession CreateServer(SafeSslContextHandle ctx, string peer, TimeSpan handshakeTimeout) =>
+        new(ctx, isServer: true, transport: null, ownsTransport: false, peer, handshakeTimeout, serverName: null);
 
     /// <summary>
     /// Runs the TLS 1.3 handshake within the configured handshake timeout, then checks that ALPN
@@ -173,7 +186,15 @@ public sealed class TlsSession : IDisposable
     /// <summary>Encrypts and sends all of <paramref name="buffer"/>. Cancelling a write ends the session.</summary>
     /// <exception cref="TlsException">The connection broke.</exception>
     /// <exception cref="InvalidOperationException">This side has already sent close_notify (<see cref="ShutdownAsync"/>).</exception>
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        WriteAsync(buffer, shutdown: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>, then with <paramref name="shutdown"/> also
+    /// close_notify, both records in one send: an NTS-KE server's response and its close (RFC 8915 §4) cost one
+    /// system call and one segment instead of two (issue 5).
+    /// </summary>
+    internal async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool shutdown, CancellationToken cancellationToken)
     {
         EnterOperation();
         try
@@ -183,14 +204,24 @@ public sealed class TlsSession : IDisposable
                 throw new InvalidOperationException($"the TLS session with {Peer} is shut down for writing (ShutdownAsync was called)");
             }
 
-            if (buffer.IsEmpty)
+            if (buffer.IsEmpty && !shutdown)
             {
                 return;
             }
 
-            if (SslWrite(_ssl, buffer.Span, out OpenSslException? error) != SslStatus.Ok)
+            if (!buffer.IsEmpty && SslWrite(_ssl, buffer.Span, out OpenSslException? error) != SslStatus.Ok)
             {
                 throw Fail(CreateIoException("writing to", error!));
+            }
+
+            if (shutdown)
+            {
+                if (SslShutdown(_ssl, out OpenSslException? shutdownError) != SslStatus.Ok)
+                {
+                    throw Fail(CreateIoException("closing", shutdownError!));
+                }
+
+                _closeNotifySent = true;
             }
 
             await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
@@ -293,11 +324,155 @@ public sealed class TlsSession : IDisposable
         // Taking the operation flag keeps any later operation from starting; if one is still running (Dispose
         // called concurrently, which the one-operation rule does not forbid), its transport read or write may
         // still touch the buffers, so they are left to the GC rather than handed to someone else.
-        if (Interlocked.Exchange(ref _busy, 1) == 0)
+        if (Interlocked.Exchange(ref _busy, 1) == 0 && _receiveBuffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_receiveBuffer);
             ArrayPool<byte>.Shared.Return(_sendBuffer);
         }
+    }
+
+    // The push interface: an event loop that owns the socket hands received bytes in and sends what OpenSSL queued,
+    // with no task, stream or thread-pool hop per step (issue 5). One caller at a time, like the async methods.
+
+    /// <summary>Bytes received from the peer.</summary>
+    internal void PushInput(ReadOnlySpan<byte> received) => Interop.Crypto.BioWrite(_input, received);
+
+    /// <summary>The peer closed its side of TCP: OpenSSL's next call reports the end instead of asking for more.</summary>
+    internal void PushEndOfInput()
+    {
+        _transportEof = true;
+        Interop.Crypto.BioSetMemEofReached(_input);
+    }
+
+    /// <summary>Moves up to <paramref name="destination"/>'s length of the bytes OpenSSL queued for the peer; 0 when none.</summary>
+    internal int TakeOutput(Span<byte> destination) => Math.Max(0, Interop.Crypto.BioRead(_output, destination));
+
+    /// <summary>
+    /// Runs the handshake as far as the input allows: true once it has completed with ALPN ntske/1 (the session is
+    /// established), false when it needs more input. Send <see cref="TakeOutput"/> after each call, also after a failure
+    /// (the alert).
+    /// </summary>
+    /// <exception cref="TlsHandshakeException">The handshake failed; the session cannot be used.</exception>
+    internal bool StepHandshake()
+    {
+        ObjectDisposedException.ThrowIf(_state == SessionState.Disposed, this);
+        if (_state == SessionState.New)
+        {
+            _state = SessionState.Handshaking;
+        }
+        else if (_state != SessionState.Handshaking)
+        {
+            throw new InvalidOperationException($"the TLS session with {Peer} is {_state}; expected a handshake in progress");
+        }
+
+        try
+        {
+            switch (SslDoHandshake(_ssl, out OpenSslException? error))
+            {
+                case SslStatus.Error:
+                    throw CreateHandshakeException(error!);
+                case SslStatus.Closed:
+                    throw new TlsHandshakeException(TlsFailureReason.ConnectionClosed, Peer, $"{Peer} closed the TLS session during the handshake");
+                case SslStatus.WantRead when _transportEof:
+                    throw new TlsHandshakeException(TlsFailureReason.ConnectionClosed, Peer, $"{Peer} closed the connection during the TLS handshake");
+                case SslStatus.WantRead:
+                    return false;
+            }
+
+            CheckAlpn();
+            _state = SessionState.Established;
+            return true;
+        }
+        catch
+        {
+            _state = SessionState.Failed;
+            throw;
+        }
+    }
+
+    /// <summary>The handshake timeout as the async handshake reports it.</summary>
+    internal TlsHandshakeException CreateTimeoutException(TimeSpan timeout) =>
+        new(TlsFailureReason.Timeout, Peer, DescribeTimeout(timeout), null);
+
+    /// <summary>
+    /// Decrypts what the input holds into <paramref name="buffer"/>: <see cref="SslStatus.Ok"/> with the count,
+    /// <see cref="SslStatus.WantRead"/> when more input is needed, <see cref="SslStatus.Closed"/> at the peer's close_notify.
+    /// </summary>
+    /// <exception cref="TlsException">The connection broke, or the peer closed TCP without close_notify.</exception>
+    internal SslStatus TryReadPlaintext(Span<byte> buffer, out int read)
+    {
+        EnterOperation();
+        try
+        {
+            read = 0;
+            if (_closeNotifyReceived)
+            {
+                return SslStatus.Closed;
+            }
+
+            SslStatus status = SslRead(_ssl, buffer, out read, out OpenSslException? error);
+            switch (status)
+            {
+                case SslStatus.Error:
+                    throw Fail(CreateIoException("reading from", error!));
+                case SslStatus.Closed:
+                    _closeNotifyReceived = true;
+                    break;
+                case SslStatus.WantRead when _transportEof:
+                    throw Fail(new TlsException($"{Peer} closed the TCP connection without a TLS close_notify; the data may be truncated", [], null));
+            }
+
+            return status;
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
+
+    /// <summary>Encrypts <paramref name="data"/> and, with <paramref name="shutdown"/>, close_notify after it, into the output.</summary>
+    /// <exception cref="TlsException">OpenSSL refused.</exception>
+    internal void QueueWrite(ReadOnlySpan<byte> data, bool shutdown)
+    {
+        EnterOperation();
+        try
+        {
+            if (_closeNotifySent)
+            {
+                throw new InvalidOperationException($"the TLS session with {Peer} is shut down for writing");
+            }
+
+            if (!data.IsEmpty && SslWrite(_ssl, data, out OpenSslException? error) != SslStatus.Ok)
+            {
+                throw Fail(CreateIoException("writing to", error!));
+            }
+
+            if (shutdown)
+            {
+                if (SslShutdown(_ssl, out OpenSslException? shutdownError) != SslStatus.Ok)
+                {
+                    throw Fail(CreateIoException("closing", shutdownError!));
+                }
+
+                _closeNotifySent = true;
+            }
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
+
+    /// <summary>
+    /// Client: keep the last handshake flight (the client Finished) in the output BIO when the handshake completes,
+    /// so that the first write sends it in the same TCP segment as the request (or the first read sends it before
+    /// waiting). An NTS-KE client always writes its request next, and the server then gets Finished and request in one
+    /// receive instead of two wake-ups (issue 5). Set before the handshake.
+    /// </summary>
+    internal bool DeferFinalFlight
+    {
+        get => _deferFinalFlight;
+        set => _deferFinalFlight = value && !IsServer;
     }
 
     internal async Task HandshakeWithinAsync(CancellationTokenSource timeout, TimeSpan reportedTimeout, CancellationToken cancellationToken)
@@ -342,6 +517,11 @@ public sealed class TlsSession : IDisposable
                 // Send the alert OpenSSL queued, so the peer learns why; the peer may already be gone.
                 await TryFlushOutputAsync(cancellationToken).ConfigureAwait(false);
                 throw CreateHandshakeException(error!);
+            }
+
+            if (status == SslStatus.Ok && _deferFinalFlight)
+            {
+                return;
             }
 
             await FlushOutputAsync(cancellationToken).ConfigureAwait(false);

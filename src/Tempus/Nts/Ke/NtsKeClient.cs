@@ -56,7 +56,8 @@ public sealed partial class NtsKeClient
         TlsSession session;
         try
         {
-            session = await tls.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            // The request goes out with the client Finished, in one segment.
+            session = await tls.ConnectAsync(host, port, deferFinalFlight: true, cancellationToken).ConfigureAwait(false);
         }
         catch (TlsHandshakeException ex)
         {

@@ -28,6 +28,9 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
 {
     private const int MaxKeyLength = 64;
     private const int MaxLoggedRequestBytes = 1024;
+
+    // One event loop per CPU, up to eight: each runs its connections' TLS inline, so more would only contend.
+    private static readonly int s_loopCount = Math.Clamp(Environment.ProcessorCount, 1, 8);
     private static readonly NtsAeadAlgorithm[] s_allAlgorithms =
         [NtsAeadAlgorithm.AesSivCmac256, NtsAeadAlgorithm.AesSivCmac384, NtsAeadAlgorithm.AesSivCmac512, NtsAeadAlgorithm.Aes128GcmSiv];
 
@@ -38,9 +41,8 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     private readonly NtsAeadAlgorithm[] _algorithms;
     private readonly Lock _reloadLock = new();
     private readonly List<Socket> _listeners = [];
-    private readonly List<Task> _acceptLoops = [];
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<EventLoop> _loops = [];
+    private int _wakeFd = -1;
     private ContextHolder _context;
     private string _fileStamp;
     private ITimer? _certificateTimer;
@@ -153,10 +155,42 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         }
 
         Volatile.Write(ref _localEndpoints, _listeners.Select(s => (IPEndPoint)s.LocalEndPoint!).ToArray());
-        foreach (Socket listener in _listeners)
+        try
         {
-            LogListening(_logger, listener.LocalEndPoint!);
-            _acceptLoops.Add(AcceptLoopAsync(listener));
+            _wakeFd = Interop.Libc.EventFd();
+            if (_wakeFd < 0)
+            {
+                throw new SocketException(-_wakeFd, $"eventfd failed for the NTS-KE server: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(-_wakeFd)}");
+            }
+
+            foreach (Socket listener in _listeners)
+            {
+                // The loops accept with accept4 when epoll says a connection is waiting; another loop may have taken
+                // it first, which must be EAGAIN, not a blocked thread.
+                listener.Blocking = false;
+                LogListening(_logger, listener.LocalEndPoint!);
+            }
+
+            for (int i = 0; i < s_loopCount; i++)
+            {
+                _loops.Add(new EventLoop(this, _listeners, _wakeFd));
+            }
+        }
+        catch
+        {
+            foreach (EventLoop loop in _loops)
+            {
+                loop.Dispose();
+            }
+
+            _loops.Clear();
+            CloseListeners();
+            throw;
+        }
+
+        for (int i = 0; i < _loops.Count; i++)
+        {
+            _loops[i].Start(i);
         }
 
         string certificates = Describe(Certificates);
@@ -220,17 +254,21 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
             await _certificateTimer.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        CloseListeners();
-        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
-        if (Volatile.Read(ref _active) > 0)
+        if (_wakeFd >= 0)
         {
-            // Every connection watches the stopping token, so this is short; the bound is for a stuck write.
-            await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            // Every loop has the eventfd in its set without EPOLLEXCLUSIVE: one signal wakes them all, and each closes
+            // its connections on the way out. The bound is for a loop stuck in a cookie issuer.
+            Interop.Libc.SignalEventFd(_wakeFd);
+            await Task.WhenAll(_loops.Select(l => l.Completion)).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            foreach (EventLoop loop in _loops)
+            {
+                loop.Dispose();
+            }
+
+            Interop.Libc.Close(_wakeFd);
         }
 
-        // _stopping is not disposed: a connection that outlived the wait above may still link its deadline to it,
-        // and a CancellationTokenSource without a timer holds nothing to free.
+        CloseListeners();
         lock (_reloadLock)
         {
             _context.Release();
@@ -323,160 +361,11 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listener)
-    {
-        CancellationToken stopping = _stopping.Token;
-        while (!stopping.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(stopping).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (stopping.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException ex)
-            {
-                // EMFILE, ENOBUFS, a connection reset in the backlog: about one connection or a passing shortage,
-                // never a reason to stop serving; pause so a full descriptor table does not spin the loop.
-                LogAcceptFailed(_logger, ex.SocketErrorCode, ex.Message);
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), _timeProvider, stopping).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (Admission is { } admit && socket.RemoteEndPoint is IPEndPoint remote && !admit(remote.Address))
-            {
-                LogConnectionRateLimited(_logger, remote);
-                socket.Dispose();
-                continue;
-            }
-
-            if (Interlocked.Increment(ref _active) > _options.MaxConnections)
-            {
-                ReleaseSlot();
-                Counters.CountConnectionRejected();
-                EndPoint? rejected = socket.RemoteEndPoint;
-                LogConnectionRejected(_logger, rejected, _options.MaxConnections);
-                socket.Dispose();
-                continue;
-            }
-
-            Counters.CountConnectionAccepted();
-
-            // Each connection runs on its own; it catches everything, so nothing is lost by not awaiting it.
-            _ = Task.Run(() => ServeConnectionAsync(socket), CancellationToken.None);
-        }
-    }
-
-    private void ReleaseSlot()
-    {
-        if (Interlocked.Decrement(ref _active) == 0 && Volatile.Read(ref _stopped) != 0)
-        {
-            _drained.TrySetResult();
-        }
-    }
-
-    private async Task ServeConnectionAsync(Socket socket)
-    {
-        CancellationToken stopping = _stopping.Token;
-        string peer = socket.RemoteEndPoint?.ToString() ?? "(unknown)";
-        TlsSession? session = null;
-        try
-        {
-            session = CreateSession(socket, peer);
-            try
-            {
-                await session.HandshakeAsync(stopping).ConfigureAwait(false);
-            }
-            catch (TlsHandshakeException ex)
-            {
-                Counters.CountHandshakeFailed();
-                LogHandshakeFailed(_logger, peer, ex.Reason, ex.Message);
-                return;
-            }
-
-            Counters.CountHandshakeCompleted();
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            deadline.CancelAfter(_options.RequestTimeout);
-            NtsKeResponse response;
-            try
-            {
-                var parser = new NtsKeRequestParser();
-                NtsKeRequest request = await NtsKeStream.ReadMessageAsync<NtsKeRequest>(
-                    session, NtsKeLimits.MaxRequestLength, parser.TryParse, bytes => LogRequestBytes(peer, bytes), deadline.Token).ConfigureAwait(false);
-                Counters.CountRequest();
-                response = Answer(session, request, peer);
-            }
-            catch (NtsKeProtocolException ex)
-            {
-                // RFC 8915 §4.1.3: error 0 for an unknown critical record, 1 for anything else malformed or incomplete.
-                LogRequestRejected(_logger, peer, (ushort)ex.ErrorCode, ex.Message);
-                response = NtsKeResponse.CreateError(ex.ErrorCode);
-            }
-            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-            {
-                // RFC 8915 §4.1.3 would have Bad Request sent here, but a TLS session whose read was cancelled cannot
-                // write any more (TlsSession.ReadAsync), so the connection is closed without it, as chrony does.
-                Counters.CountRequestTimeout();
-                LogRequestTimeout(_logger, peer, _options.RequestTimeout.TotalSeconds);
-                return;
-            }
-
-            await NtsKeStream.WriteMessageAsync(
-                session,
-                NtsKeMessageWriter.GetResponseLength(response),
-                destination => NtsKeMessageWriter.TryWriteResponse(destination, response, out _),
-                deadline.Token).ConfigureAwait(false);
-            if (response.IsError)
-            {
-                Counters.CountErrorSent();
-            }
-            else
-            {
-                Counters.CountResponse();
-                Counters.CountCookiesIssued(response.Cookies.Count);
-            }
-
-            // RFC 8915 §4: close_notify after the response.
-            await session.ShutdownAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (stopping.IsCancellationRequested && ex is OperationCanceledException or IOException or ObjectDisposedException)
-        {
-            // The server is stopping.
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            Counters.CountConnectionError();
-            LogConnectionFailed(_logger, peer, ex.Message);
-        }
-        finally
-        {
-            if (session is not null)
-            {
-                session.Dispose();
-            }
-            else
-            {
-                socket.Dispose();
-            }
-
-            ReleaseSlot();
-        }
-    }
+    private void ReleaseSlot() => Interlocked.Decrement(ref _active);
 
     // The context may be swapped by a reload at any moment: hold it while the session is made (the session then
     // keeps the OpenSSL context alive by itself).
-    private TlsSession CreateSession(Socket socket, string peer)
+    private TlsSession CreateSession(string peer)
     {
         ContextHolder holder;
         do
@@ -485,15 +374,9 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         }
         while (!holder.TryAcquire());
 
-        var stream = new NetworkStream(socket, ownsSocket: true);
         try
         {
-            return holder.Context.CreateSession(stream, peer, ownsTransport: true);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
+            return holder.Context.CreateSession(peer);
         }
         finally
         {
@@ -610,8 +493,11 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     [LoggerMessage(EventId = 409, Level = LogLevel.Debug, Message = "NTS-KE connection with {Peer} ended early: {Problem}")]
     private static partial void LogConnectionFailed(ILogger logger, string peer, string problem);
 
-    [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "NTS-KE accept failed ({Error}): {Problem}; the server goes on")]
-    private static partial void LogAcceptFailed(ILogger logger, SocketError error, string problem);
+    [LoggerMessage(EventId = 410, Level = LogLevel.Warning, Message = "NTS-KE accept failed (errno {Error}): {Problem}; the server goes on")]
+    private static partial void LogAcceptFailed(ILogger logger, int error, string problem);
+
+    [LoggerMessage(EventId = 416, Level = LogLevel.Error, Message = "NTS-KE event loop failed, its connections are closed: {Problem}")]
+    private static partial void LogLoopFailed(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 411, Level = LogLevel.Information, Message = "NTS-KE certificate or key file changed; reloading")]
     private static partial void LogCertificateFilesChanged(ILogger logger);
