@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 using Tempus.Native;
 
@@ -8,10 +9,12 @@ namespace Tempus.Crypto;
 /// authentication (RFC 8573) and the S2V primitive of AES-SIV (RFC 5297).
 /// </summary>
 /// <remarks>
-/// The key schedule lives in one OpenSSL AES-CBC context created by the constructor, and the
-/// subkeys K1 and K2 are derived once. <see cref="Compute"/> runs the CBC-MAC chain over the
-/// whole message in as few EVP calls as possible (one for messages up to 512 bytes) and allocates
-/// nothing. Instances are thread-safe: calls on one instance are serialized by a lock.
+/// On a CPU with AES-NI the key schedule is expanded once into a pinned buffer and
+/// <see cref="Compute"/> runs the CBC-MAC chain with the AES instructions straight over the caller's
+/// message (see <see cref="AesNi"/>). Without it, the key schedule lives in one OpenSSL AES-CBC
+/// context and the chain runs in as few EVP calls as possible (one for messages up to 512 bytes).
+/// Either way the subkeys K1 and K2 are derived once and <see cref="Compute"/> allocates nothing.
+/// Instances are thread-safe: calls on one instance are serialized by a lock.
 /// </remarks>
 public sealed class AesCmac : IDisposable
 {
@@ -29,7 +32,11 @@ public sealed class AesCmac : IDisposable
 
     private static ReadOnlySpan<byte> ZeroBlock => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-    private readonly SafeEvpCipherCtxHandle _cbc;
+    // The AES-NI path: the pinned key schedule. Null on the OpenSSL path.
+    private readonly AesNiKey[]? _keys;
+
+    // The OpenSSL path: the CBC context. Null on the AES-NI path.
+    private readonly SafeEvpCipherCtxHandle? _cbc;
     private readonly byte[] _k1 = GC.AllocateArray<byte>(BlockSize, pinned: true);
     private readonly byte[] _k2 = GC.AllocateArray<byte>(BlockSize, pinned: true);
     private readonly byte[] _chain = new byte[BlockSize];
@@ -39,18 +46,34 @@ public sealed class AesCmac : IDisposable
     /// <summary>Expands <paramref name="key"/> and derives the CMAC subkeys.</summary>
     /// <param name="key">The AES key: 16 bytes (AES-128) or 32 bytes (AES-256).</param>
     /// <exception cref="ArgumentException">The key is neither 16 nor 32 bytes long.</exception>
-    /// <exception cref="PlatformNotSupportedException">OpenSSL 3 (libcrypto.so.3) is not available.</exception>
+    /// <exception cref="PlatformNotSupportedException">The CPU has no AES-NI and OpenSSL 3 (libcrypto.so.3) is not available.</exception>
     public AesCmac(ReadOnlySpan<byte> key)
+        : this(key, useIntrinsics: true)
+    {
+    }
+
+    /// <summary>Expands <paramref name="key"/> on the AES path chosen by <paramref name="useIntrinsics"/>.</summary>
+    /// <param name="key">The AES key: 16 or 32 bytes.</param>
+    /// <param name="useIntrinsics">Whether AES runs on AES-NI when the CPU has it; <see langword="false"/> forces OpenSSL (tests).</param>
+    internal AesCmac(ReadOnlySpan<byte> key, bool useIntrinsics)
     {
         if (key.Length is not (16 or 32))
         {
             throw new ArgumentException($"AES-CMAC needs a 128-bit or 256-bit key, got {key.Length * 8} bits", nameof(key));
         }
 
-        Interop.Crypto.EnsureSupported();
         KeySize = key.Length;
-        nint cipher = key.Length == 16 ? Interop.Crypto.EvpAes128Cbc() : Interop.Crypto.EvpAes256Cbc();
-        _cbc = Interop.Crypto.EvpCipherCreateEncryptor(cipher, key, ZeroBlock);
+        if (useIntrinsics && AesNi.IsSupported)
+        {
+            _keys = AesNiKeys.Allocate(1);
+            _keys[0].Expand(key);
+        }
+        else
+        {
+            Interop.Crypto.EnsureSupported();
+            nint cipher = key.Length == 16 ? Interop.Crypto.EvpAes128Cbc() : Interop.Crypto.EvpAes256Cbc();
+            _cbc = Interop.Crypto.EvpCipherCreateEncryptor(cipher, key, ZeroBlock);
+        }
 
         // RFC 4493 §2.3: L = AES-K(0^128); K1 = L << 1 (^ Rb if msb(L)); K2 = K1 << 1 (^ Rb if msb(K1)).
         Span<byte> l = stackalloc byte[BlockSize];
@@ -62,6 +85,9 @@ public sealed class AesCmac : IDisposable
 
     /// <summary>Length of the AES key in bytes: 16 or 32.</summary>
     public int KeySize { get; }
+
+    /// <summary>Whether this instance runs AES on AES-NI (<see langword="false"/>: through OpenSSL).</summary>
+    internal bool UsesIntrinsics => _keys is not null;
 
     /// <summary>Computes the 16-byte CMAC of <paramref name="message"/> into <paramref name="tag16"/>.</summary>
     /// <param name="message">The message; any length, including empty.</param>
@@ -75,51 +101,18 @@ public sealed class AesCmac : IDisposable
             throw new ArgumentException($"the tag buffer must hold {TagSize} bytes, it has {tag16.Length}", nameof(tag16));
         }
 
-        Span<byte> buffer = stackalloc byte[ChunkSize];
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-
-            // RFC 4493 §2.4: M_1 .. M_{n-1} go through the CBC chain as they are; the last block
-            // (complete, or padded with 10^i) is XORed with K1 or K2 and chained like the others,
-            // so the CBC output of the last block is the tag. Runs of up to ChunkSize bytes are
-            // copied to the scratch buffer and encrypted in place: one EVP call for short messages.
-            int prefix = message.IsEmpty ? 0 : (message.Length - 1) & ~(BlockSize - 1);
-            int offset = 0;
-            bool first = true;
-            while (prefix - offset > ChunkSize - BlockSize)
+            if (_keys is not null)
             {
-                int run = Math.Min(ChunkSize, prefix - offset);
-                Span<byte> chunk = buffer[..run];
-                message.Slice(offset, run).CopyTo(chunk);
-                EncryptChained(chunk, first);
-                first = false;
-                offset += run;
-            }
-
-            int tail = prefix - offset;
-            message.Slice(offset, tail).CopyTo(buffer);
-            Span<byte> last = buffer.Slice(tail, BlockSize);
-            ReadOnlySpan<byte> remainder = message[prefix..];
-            if (remainder.Length == BlockSize)
-            {
-                remainder.CopyTo(last);
-                Xor(last, _k1);
+                AesNi.Cmac(in _keys[0], AesNi.Load(_k1, 0), AesNi.Load(_k2, 0), message, default, hasXorEnd: false).CopyTo(tag16);
             }
             else
             {
-                last.Clear();
-                remainder.CopyTo(last);
-                last[remainder.Length] = 0x80;
-                Xor(last, _k2);
+                ComputeOpenSsl(message, tag16);
             }
-
-            EncryptChained(buffer[..(tail + BlockSize)], first);
-            last.CopyTo(tag16);
         }
-
-        // The scratch held message blocks XORed with a subkey; do not leave it on the stack.
-        CryptographicOperations.ZeroMemory(buffer);
     }
 
     /// <summary>
@@ -136,7 +129,7 @@ public sealed class AesCmac : IDisposable
         return tag.Length == TagSize && CryptographicOperations.FixedTimeEquals(expected, tag);
     }
 
-    /// <summary>Frees the OpenSSL context (which wipes the key schedule) and clears the subkeys.</summary>
+    /// <summary>Wipes the key schedule (freeing the OpenSSL context, which wipes its own) and clears the subkeys.</summary>
     public void Dispose()
     {
         lock (_lock)
@@ -149,11 +142,62 @@ public sealed class AesCmac : IDisposable
             _disposed = true;
             CryptographicOperations.ZeroMemory(_k1);
             CryptographicOperations.ZeroMemory(_k2);
-            _cbc.Dispose();
+            if (_keys is not null)
+            {
+                AesNiKeys.Clear(_keys);
+            }
+
+            _cbc?.Dispose();
         }
     }
 
-    /// <summary>AES-encrypts one block with the CMAC key (ECB, through the CBC context with a zero IV).</summary>
+    /// <summary>The OpenSSL path of <see cref="Compute"/>; the caller holds the lock.</summary>
+    private void ComputeOpenSsl(ReadOnlySpan<byte> message, Span<byte> tag16)
+    {
+        Span<byte> buffer = stackalloc byte[ChunkSize];
+
+        // RFC 4493 §2.4: M_1 .. M_{n-1} go through the CBC chain as they are; the last block
+        // (complete, or padded with 10^i) is XORed with K1 or K2 and chained like the others,
+        // so the CBC output of the last block is the tag. Runs of up to ChunkSize bytes are
+        // copied to the scratch buffer and encrypted in place: one EVP call for short messages.
+        int prefix = message.IsEmpty ? 0 : (message.Length - 1) & ~(BlockSize - 1);
+        int offset = 0;
+        bool first = true;
+        while (prefix - offset > ChunkSize - BlockSize)
+        {
+            int run = Math.Min(ChunkSize, prefix - offset);
+            Span<byte> chunk = buffer[..run];
+            message.Slice(offset, run).CopyTo(chunk);
+            EncryptChained(chunk, first);
+            first = false;
+            offset += run;
+        }
+
+        int tail = prefix - offset;
+        message.Slice(offset, tail).CopyTo(buffer);
+        Span<byte> last = buffer.Slice(tail, BlockSize);
+        ReadOnlySpan<byte> remainder = message[prefix..];
+        if (remainder.Length == BlockSize)
+        {
+            remainder.CopyTo(last);
+            Xor(last, _k1);
+        }
+        else
+        {
+            last.Clear();
+            remainder.CopyTo(last);
+            last[remainder.Length] = 0x80;
+            Xor(last, _k2);
+        }
+
+        EncryptChained(buffer[..(tail + BlockSize)], first);
+        last.CopyTo(tag16);
+
+        // The scratch held message blocks XORed with a subkey; do not leave it on the stack.
+        CryptographicOperations.ZeroMemory(buffer);
+    }
+
+    /// <summary>AES-encrypts one block with the CMAC key (AES-NI, or the CBC context with a zero IV).</summary>
     internal void EncryptBlock(ReadOnlySpan<byte> block, Span<byte> output)
     {
         lock (_lock)
@@ -176,6 +220,12 @@ public sealed class AesCmac : IDisposable
 
     private void EncryptBlockCore(ReadOnlySpan<byte> block, Span<byte> output)
     {
+        if (_keys is not null)
+        {
+            _keys[0].Encrypt(block, output);
+            return;
+        }
+
         Span<byte> x = output[..BlockSize];
         block[..BlockSize].CopyTo(x);
         EncryptChained(x, first: true);
@@ -196,12 +246,12 @@ public sealed class AesCmac : IDisposable
 
         try
         {
-            Interop.Crypto.EvpEncryptUpdate(_cbc, blocks, blocks);
+            Interop.Crypto.EvpEncryptUpdate(_cbc!, blocks, blocks);
         }
         catch
         {
             // The context's chain state is unknown now: restart it from the zero IV.
-            Interop.Crypto.EvpEncryptResetIv(_cbc, ZeroBlock);
+            Interop.Crypto.EvpEncryptResetIv(_cbc!, ZeroBlock);
             Array.Clear(_chain);
             throw;
         }

@@ -10,26 +10,33 @@ public sealed class AesCmacTests
     private const string VectorFile = "rfc4493_rfc5297_vectors.json";
 
     // RFC 4493 §4: subkey generation for K = 2b7e1516 28aed2a6 abf71588 09cf4f3c.
-    public static TheoryData<string, string> Rfc4493Subkeys()
+    // Each on both AES paths: AES-NI (true) and OpenSSL EVP (false).
+    public static TheoryData<string, string, bool> Rfc4493Subkeys()
     {
         using JsonDocument doc = ReferenceVectors.Load(VectorFile);
         JsonElement subkeys = doc.RootElement.GetProperty("rfc4493").GetProperty("subkeys");
-        return new TheoryData<string, string>
+        var data = new TheoryData<string, string, bool>();
+        foreach (bool intrinsics in new[] { true, false })
         {
-            { "RFC 4493 §4 AES-128(key,0)", subkeys.GetProperty("AES-128(key,0)").GetString()! },
-            { "RFC 4493 §4 K1", subkeys.GetProperty("K1").GetString()! },
-            { "RFC 4493 §4 K2", subkeys.GetProperty("K2").GetString()! },
-        };
+            data.Add("RFC 4493 §4 AES-128(key,0)", subkeys.GetProperty("AES-128(key,0)").GetString()!, intrinsics);
+            data.Add("RFC 4493 §4 K1", subkeys.GetProperty("K1").GetString()!, intrinsics);
+            data.Add("RFC 4493 §4 K2", subkeys.GetProperty("K2").GetString()!, intrinsics);
+        }
+
+        return data;
     }
 
     // RFC 4493 §4: examples 1-4 (len 0, 16, 40, 64).
-    public static TheoryData<string, string, string> Rfc4493Examples()
+    public static TheoryData<string, string, string, bool> Rfc4493Examples()
     {
         using JsonDocument doc = ReferenceVectors.Load(VectorFile);
-        var data = new TheoryData<string, string, string>();
+        var data = new TheoryData<string, string, string, bool>();
         foreach (JsonElement example in doc.RootElement.GetProperty("rfc4493").GetProperty("examples").EnumerateArray())
         {
-            data.Add($"RFC 4493 §4 {example.GetProperty("name").GetString()}", example.GetProperty("message").GetString()!, example.GetProperty("tag").GetString()!);
+            foreach (bool intrinsics in new[] { true, false })
+            {
+                data.Add($"RFC 4493 §4 {example.GetProperty("name").GetString()}", example.GetProperty("message").GetString()!, example.GetProperty("tag").GetString()!, intrinsics);
+            }
         }
 
         return data;
@@ -43,9 +50,9 @@ public sealed class AesCmacTests
 
     [Theory]
     [MemberData(nameof(Rfc4493Subkeys))]
-    public void SubkeysMatchRfc4493(string section, string expectedHex)
+    public void SubkeysMatchRfc4493(string section, string expectedHex, bool intrinsics)
     {
-        using var cmac = new AesCmac(Rfc4493Key());
+        using AesCmac cmac = Create(Rfc4493Key(), intrinsics);
         Span<byte> l = stackalloc byte[16];
         Span<byte> k1 = stackalloc byte[16];
         Span<byte> k2 = stackalloc byte[16];
@@ -57,10 +64,10 @@ public sealed class AesCmacTests
 
     [Theory]
     [MemberData(nameof(Rfc4493Examples))]
-    public void TagMatchesRfc4493Example(string section, string messageHex, string tagHex)
+    public void TagMatchesRfc4493Example(string section, string messageHex, string tagHex, bool intrinsics)
     {
         _ = section;
-        using var cmac = new AesCmac(Rfc4493Key());
+        using AesCmac cmac = Create(Rfc4493Key(), intrinsics);
         byte[] tag = new byte[16];
         cmac.Compute(Convert.FromHexString(messageHex), tag);
         Assert.Equal(tagHex, Convert.ToHexStringLower(tag));
@@ -68,20 +75,26 @@ public sealed class AesCmacTests
     }
 
     // NIST SP 800-38B appendix D.3 (CMAC-AES256), examples 9-12.
-    public static TheoryData<string, string, string> Sp80038bAes256Examples() => new()
+    public static TheoryData<string, string, string, bool> Sp80038bAes256Examples()
     {
-        { "SP 800-38B D.3 Example 9: Mlen = 0", "", "028962f61b7bf89efc6b551f4667d983" },
-        { "SP 800-38B D.3 Example 10: Mlen = 128", "6bc1bee22e409f96e93d7e117393172a", "28a7023f452e8f82bd4bf28d8c37c35c" },
-        { "SP 800-38B D.3 Example 11: Mlen = 320", "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411", "aaf3d8f1de5640c232f5b169b9c911e6" },
-        { "SP 800-38B D.3 Example 12: Mlen = 512", "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710", "e1992190549f6ed5696a2c056c315410" },
-    };
+        var data = new TheoryData<string, string, string, bool>();
+        foreach (bool intrinsics in new[] { true, false })
+        {
+            data.Add("SP 800-38B D.3 Example 9: Mlen = 0", "", "028962f61b7bf89efc6b551f4667d983", intrinsics);
+            data.Add("SP 800-38B D.3 Example 10: Mlen = 128", "6bc1bee22e409f96e93d7e117393172a", "28a7023f452e8f82bd4bf28d8c37c35c", intrinsics);
+            data.Add("SP 800-38B D.3 Example 11: Mlen = 320", "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411", "aaf3d8f1de5640c232f5b169b9c911e6", intrinsics);
+            data.Add("SP 800-38B D.3 Example 12: Mlen = 512", "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710", "e1992190549f6ed5696a2c056c315410", intrinsics);
+        }
+
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(Sp80038bAes256Examples))]
-    public void Aes256TagMatchesSp80038bExample(string section, string messageHex, string tagHex)
+    public void Aes256TagMatchesSp80038bExample(string section, string messageHex, string tagHex, bool intrinsics)
     {
         _ = section;
-        using var cmac = new AesCmac(Convert.FromHexString("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"));
+        using AesCmac cmac = Create(Convert.FromHexString("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"), intrinsics);
         byte[] tag = new byte[16];
         cmac.Compute(Convert.FromHexString(messageHex), tag);
         Assert.Equal(tagHex, Convert.ToHexStringLower(tag));
@@ -89,13 +102,15 @@ public sealed class AesCmacTests
     }
 
     [Theory]
-    [InlineData(16)]
-    [InlineData(32)]
-    public void EveryLengthUpToThreeChunksMatchesAnIndependentImplementation(int keyLength)
+    [InlineData(16, true)]
+    [InlineData(16, false)]
+    [InlineData(32, true)]
+    [InlineData(32, false)]
+    public void EveryLengthUpToThreeChunksMatchesAnIndependentImplementation(int keyLength, bool intrinsics)
     {
         byte[] key = RandomNumberGenerator.GetBytes(keyLength);
         byte[] message = RandomNumberGenerator.GetBytes(1600);
-        using var cmac = new AesCmac(key);
+        using AesCmac cmac = Create(key, intrinsics);
         byte[] tag = new byte[16];
         for (int length = 0; length <= message.Length; length++)
         {
@@ -104,14 +119,16 @@ public sealed class AesCmacTests
         }
     }
 
-    [Fact]
-    public void TagsAgreeWithOpenSslCommandLine()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TagsAgreeWithOpenSslCommandLine(bool intrinsics)
     {
         // An independent implementation: OpenSSL's CMAC (EVP_MAC), not the CBC chain AesCmac builds.
         foreach (int keyLength in new[] { 16, 32 })
         {
             byte[] key = RandomNumberGenerator.GetBytes(keyLength);
-            using var cmac = new AesCmac(key);
+            using AesCmac cmac = Create(key, intrinsics);
             foreach (int length in new[] { 0, 1, 15, 16, 17, 48, 68, 511, 512, 513, 1040 })
             {
                 byte[] message = RandomNumberGenerator.GetBytes(length);
@@ -123,10 +140,12 @@ public sealed class AesCmacTests
         }
     }
 
-    [Fact]
-    public void VerifyRejectsEverySingleBitFlipAndWrongLengths()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void VerifyRejectsEverySingleBitFlipAndWrongLengths(bool intrinsics)
     {
-        using var cmac = new AesCmac(Rfc4493Key());
+        using AesCmac cmac = Create(Rfc4493Key(), intrinsics);
         byte[] message = RandomNumberGenerator.GetBytes(48);
         byte[] tag = new byte[16];
         cmac.Compute(message, tag);
@@ -150,10 +169,13 @@ public sealed class AesCmacTests
         Assert.False(cmac.Verify(message, []));
     }
 
-    [Fact]
-    public void ComputeAndVerifyAllocateNothing()
+    // Three measured rounds, each must be 0 B: a one-off allocation by tiered JIT work shows in one round only.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ComputeAndVerifyAllocateNothing(bool intrinsics)
     {
-        using var cmac = new AesCmac(Rfc4493Key());
+        using AesCmac cmac = Create(Rfc4493Key(), intrinsics);
         byte[] small = new byte[48];
         byte[] large = new byte[2000];
         byte[] tag = new byte[16];
@@ -164,22 +186,57 @@ public sealed class AesCmacTests
             cmac.Verify(small, tag);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        long[] allocated = new long[3];
+        for (int measured = 0; measured < allocated.Length; measured++)
         {
-            cmac.Compute(small, tag);
-            cmac.Compute(large, tag);
-            cmac.Verify(small, tag);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                cmac.Compute(small, tag);
+                cmac.Compute(large, tag);
+                cmac.Verify(small, tag);
+            }
+
+            allocated[measured] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal([0L, 0L, 0L], allocated);
     }
 
+    // The AES-NI path against the OpenSSL path on random keys and messages of 0..600 bytes.
     [Fact]
-    public void ConcurrentCallersGetCorrectTags()
+    public void AesNiPathMatchesOpenSslPathOnRandomInputs()
+    {
+        var random = new Random(4493);
+        for (int round = 0; round < 300; round++)
+        {
+            byte[] key = AesSivTests.RandomBytes(random, round % 2 == 0 ? 16 : 32);
+            using AesCmac managed = Create(key, intrinsics: true);
+            using AesCmac openSsl = Create(key, intrinsics: false);
+            Assert.True(managed.UsesIntrinsics);
+            byte[] message = AesSivTests.RandomBytes(random, random.Next(0, 601));
+            byte[] expected = new byte[16];
+            byte[] actual = new byte[16];
+            openSsl.Compute(message, expected);
+            managed.Compute(message, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"round {round}: key {key.Length} bytes, message {message.Length} bytes");
+            Assert.True(managed.Verify(message, expected));
+            if (message.Length > 0)
+            {
+                message[random.Next(message.Length)] ^= (byte)(1 << random.Next(8));
+                Assert.False(managed.Verify(message, expected));
+                Assert.False(openSsl.Verify(message, expected));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ConcurrentCallersGetCorrectTags(bool intrinsics)
     {
         byte[] key = RandomNumberGenerator.GetBytes(16);
-        using var cmac = new AesCmac(key);
+        using AesCmac cmac = Create(key, intrinsics);
         byte[][] messages = Enumerable.Range(0, 64).Select(i => RandomNumberGenerator.GetBytes(i * 13)).ToArray();
         byte[][] expected = messages.Select(m => ReferenceCmac(key, m)).ToArray();
         Parallel.For(0, 20_000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
@@ -208,14 +265,30 @@ public sealed class AesCmacTests
         Assert.Throws<ArgumentException>(() => cmac.Compute([], new byte[15]));
     }
 
-    [Fact]
-    public void UseAfterDisposeThrows()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void UseAfterDisposeThrows(bool intrinsics)
     {
-        var cmac = new AesCmac(Rfc4493Key());
+        AesCmac cmac = Create(Rfc4493Key(), intrinsics);
         cmac.Dispose();
         cmac.Dispose();
         Assert.Throws<ObjectDisposedException>(() => cmac.Compute([], new byte[16]));
         Assert.Throws<ObjectDisposedException>(() => cmac.Verify([], new byte[16]));
+    }
+
+    [Fact]
+    public void PublicConstructorUsesAesNiWhenTheCpuHasIt()
+    {
+        using var cmac = new AesCmac(Rfc4493Key());
+        Assert.Equal(AesNi.IsSupported, cmac.UsesIntrinsics);
+    }
+
+    internal static AesCmac Create(byte[] key, bool intrinsics)
+    {
+        var cmac = new AesCmac(key, intrinsics);
+        Assert.Equal(intrinsics && AesNi.IsSupported, cmac.UsesIntrinsics);
+        return cmac;
     }
 
     /// <summary>RFC 4493 §2.4 written out with .NET's AES one block at a time, as a reference.</summary>
