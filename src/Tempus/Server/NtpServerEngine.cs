@@ -352,13 +352,12 @@ public sealed class NtpServerEngine
             }
 
             Span<byte> plaintext = state.Scratch(cookies * cookieField);
-            int position = 0;
             for (int i = 0; i < cookies; i++)
             {
-                ExtensionFieldWriter.TryWriteHeader(plaintext[position..], ExtensionFieldType.NtsCookie, cookieLength, ExtensionFieldReader.MinFieldLength, out int written);
-                ring.IssueCookie(algorithm, c2s, s2c, plaintext.Slice(position + ExtensionField.HeaderSize, cookieLength));
-                position += written;
+                ExtensionFieldWriter.TryWriteHeader(plaintext[(i * cookieField)..], ExtensionFieldType.NtsCookie, cookieLength, ExtensionFieldReader.MinFieldLength, out _);
             }
+
+            ring.IssueCookies(algorithm, c2s, s2c, plaintext, cookies, cookieField, ExtensionField.HeaderSize);
 
             int authenticator = length;
             NtsPacketWriter.TryWriteAuthenticatorHeader(response[authenticator..], nonceLength, plaintext.Length + NtsAead.TagSize, out int nonceOffset, out int ciphertextOffset, out int authenticatorLength);

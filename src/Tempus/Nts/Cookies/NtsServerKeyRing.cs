@@ -189,6 +189,21 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
     /// <exception cref="NotSupportedException"><paramref name="algorithm"/> is not an NTS AEAD.</exception>
     public int IssueCookie(NtsAeadAlgorithm algorithm, ReadOnlySpan<byte> c2sKey, ReadOnlySpan<byte> s2cKey, Span<byte> destination)
     {
+        int length = GetCookieLength(algorithm);
+        IssueCookies(algorithm, c2sKey, s2cKey, destination, 1, length, 0);
+        return length;
+    }
+
+    /// <summary>
+    /// Seals <paramref name="count"/> cookies for the same keys, cookie i at <paramref name="offset"/> + i ×
+    /// <paramref name="stride"/> of <paramref name="destination"/> (the NTP server's response: one NTS Cookie field
+    /// after another). The same as <paramref name="count"/> calls of <see cref="IssueCookie"/>, with the checks, the
+    /// plaintext and the key lookup done once.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key has the wrong length, or the cookies do not fit.</exception>
+    /// <exception cref="NotSupportedException"><paramref name="algorithm"/> is not an NTS AEAD.</exception>
+    internal void IssueCookies(NtsAeadAlgorithm algorithm, ReadOnlySpan<byte> c2sKey, ReadOnlySpan<byte> s2cKey, Span<byte> destination, int count, int stride, int offset)
+    {
         int keyLength = NtsAead.GetKeyLength(algorithm);
         if (c2sKey.Length != keyLength || s2cKey.Length != keyLength)
         {
@@ -196,9 +211,9 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
         }
 
         int length = CookieOverhead + (2 * keyLength);
-        if (destination.Length < length)
+        if (count < 0 || stride < length || offset < 0 || (count > 0 && destination.Length < offset + ((count - 1) * (long)stride) + length))
         {
-            throw new ArgumentException($"an AEAD {(ushort)algorithm} cookie needs {length} bytes, the destination has {destination.Length}", nameof(destination));
+            throw new ArgumentException($"{count} AEAD {(ushort)algorithm} cookies of {length} bytes, {stride} apart from offset {offset}, do not fit the destination's {destination.Length} bytes", nameof(destination));
         }
 
         int plaintextLength = 4 + (2 * keyLength);
@@ -219,12 +234,17 @@ public sealed partial class NtsServerKeyRing : INtsCookieIssuer, IDisposable
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         }
 
-        BinaryPrimitives.WriteUInt32BigEndian(destination, key.Id);
-        Span<byte> nonce = destination.Slice(4, CookieNonceLength);
-        Tempus.Server.NonceSource.Current.Fill(nonce);
-        aead.Seal(nonce, default, plaintext, destination.Slice(4 + CookieNonceLength, plaintextLength + NtsAead.TagSize));
+        Tempus.Server.NonceSource nonces = Tempus.Server.NonceSource.Current;
+        for (int i = 0; i < count; i++)
+        {
+            Span<byte> cookie = destination.Slice(offset + (i * stride), length);
+            BinaryPrimitives.WriteUInt32BigEndian(cookie, key.Id);
+            Span<byte> nonce = cookie.Slice(4, CookieNonceLength);
+            nonces.Fill(nonce);
+            aead.Seal(nonce, default, plaintext, cookie.Slice(4 + CookieNonceLength));
+        }
+
         CryptographicOperations.ZeroMemory(plaintext);
-        return length;
     }
 
     /// <summary>
