@@ -28,8 +28,26 @@ internal static class AesNi
     /// <summary>The AES block size in bytes.</summary>
     internal const int BlockSize = 16;
 
-    /// <summary>Whether this CPU and runtime have the AES-NI and SSE2 instructions this class is built on.</summary>
-    internal static bool IsSupported => X86Aes.IsSupported && Sse2.IsSupported;
+    /// <summary>
+    /// PSHUFB indices for the xorend: 16 bytes from offset 16 - r place D at byte r of a block, 16 bytes
+    /// from offset 32 - r place D's last r bytes at the start of the next one (0x80: a zero byte).
+    /// </summary>
+    private static ReadOnlySpan<byte> XorEndWindow =>
+    [
+        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+        0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    ];
+
+    /// <summary>RFC 4493 §2.4 padding: 16 bytes from offset 16 - r have 0x80 at byte r, zero elsewhere.</summary>
+    private static ReadOnlySpan<byte> PadWindow =>
+    [
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+
+    /// <summary>Whether this CPU and runtime have the AES-NI and SSSE3 instructions this class is built on.</summary>
+    internal static bool IsSupported => X86Aes.IsSupported && Ssse3.IsSupported;
 
     /// <summary>Loads the 16 bytes at <paramref name="offset"/> of <paramref name="source"/> as one AES block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -95,44 +113,135 @@ internal static class AesNi
     /// </summary>
     internal static Vector128<byte> Cmac(ref readonly AesNiKey key, Vector128<byte> k1, Vector128<byte> k2, ReadOnlySpan<byte> message, Vector128<byte> xorEnd, bool hasXorEnd)
     {
-        int length = message.Length;
+        int direct = CmacDirectLength(message.Length, hasXorEnd);
+        Vector128<byte> x = CbcMac(in key, Vector128<byte>.Zero, message[..direct]);
+        return CmacFinish(in key, k1, k2, x, message, direct, xorEnd, hasXorEnd);
+    }
 
-        // The final block (complete, or padded with 10^i) starts here; the xorend region may begin one
-        // block earlier, so everything from the block it starts in goes through a small copy.
-        int lastStart = length == 0 ? 0 : (length - 1) & ~(BlockSize - 1);
-        int direct = hasXorEnd ? (length - BlockSize) & ~(BlockSize - 1) : lastStart;
-        Vector128<byte> x = Vector128<byte>.Zero;
-        for (int offset = 0; offset < direct; offset += BlockSize)
+    /// <summary>
+    /// How many leading bytes (whole blocks) of a CMAC message of <paramref name="length"/> bytes chain as
+    /// they are: all but the final block, and with an xorend also not the block where the xorend starts.
+    /// </summary>
+    internal static int CmacDirectLength(int length, bool hasXorEnd) =>
+        hasXorEnd ? (length - BlockSize) & ~(BlockSize - 1) : length == 0 ? 0 : (length - 1) & ~(BlockSize - 1);
+
+    /// <summary>CBC-MAC of whole <paramref name="blocks"/> continuing from the chaining value <paramref name="x"/>.</summary>
+    internal static Vector128<byte> CbcMac(ref readonly AesNiKey key, Vector128<byte> x, ReadOnlySpan<byte> blocks)
+    {
+        for (int offset = 0; offset < blocks.Length; offset += BlockSize)
         {
-            x = key.Encrypt(x ^ Load(message, offset));
+            x = key.Encrypt(x ^ Load(blocks, offset));
         }
 
-        Span<byte> tail = stackalloc byte[2 * BlockSize];
-        ReadOnlySpan<byte> rest = message[direct..];
-        rest.CopyTo(tail);
+        return x;
+    }
+
+    /// <summary>
+    /// Three independent CBC-MAC chains over whole blocks, advanced in lockstep: one chain is bound by the
+    /// AES latency (4 cycles a round), so the rounds of the other two fill the pipeline for free. Chains
+    /// that run out of blocks go on encrypting a throw-away value; the branches depend on lengths only.
+    /// </summary>
+    internal static void CbcMac3(
+        ref readonly AesNiKey key,
+        ref Vector128<byte> x0,
+        ReadOnlySpan<byte> blocks0,
+        ref Vector128<byte> x1,
+        ReadOnlySpan<byte> blocks1,
+        ref Vector128<byte> x2,
+        ReadOnlySpan<byte> blocks2)
+    {
+        Vector128<byte> a = x0;
+        Vector128<byte> b = x1;
+        Vector128<byte> c = x2;
+        int end = Math.Max(blocks0.Length, Math.Max(blocks1.Length, blocks2.Length));
+        for (int offset = 0; offset < end; offset += BlockSize)
+        {
+            Vector128<byte> ia = offset < blocks0.Length ? a ^ Load(blocks0, offset) : a;
+            Vector128<byte> ib = offset < blocks1.Length ? b ^ Load(blocks1, offset) : b;
+            Vector128<byte> ic = offset < blocks2.Length ? c ^ Load(blocks2, offset) : c;
+            Vector128<byte> unused = Vector128<byte>.Zero;
+            key.Encrypt4(ref ia, ref ib, ref ic, ref unused);
+            if (offset < blocks0.Length)
+            {
+                a = ia;
+            }
+
+            if (offset < blocks1.Length)
+            {
+                b = ib;
+            }
+
+            if (offset < blocks2.Length)
+            {
+                c = ic;
+            }
+        }
+
+        x0 = a;
+        x1 = b;
+        x2 = c;
+    }
+
+    /// <summary>
+    /// The end of <see cref="Cmac"/>: the chaining value <paramref name="x"/> covers the first
+    /// <paramref name="direct"/> bytes (<see cref="CmacDirectLength"/>); the one or two blocks left get the
+    /// 10^i padding, the xorend and the subkey in registers.
+    /// </summary>
+    internal static Vector128<byte> CmacFinish(ref readonly AesNiKey key, Vector128<byte> k1, Vector128<byte> k2, Vector128<byte> x, ReadOnlySpan<byte> message, int direct, Vector128<byte> xorEnd, bool hasXorEnd)
+    {
+        int length = message.Length;
+        int lastStart = length == 0 ? 0 : (length - 1) & ~(BlockSize - 1);
+        int partial = length % BlockSize;
+        bool complete = length != 0 && partial == 0;
+        Vector128<byte> first;
+        Vector128<byte> second = Vector128<byte>.Zero;
+        if (length >= BlockSize)
+        {
+            // The message's last 16 bytes, loaded in bounds; a partial final block is slid down from them
+            // with PSHUFB and padded from a table, both indexed by the length only: no copy through memory.
+            Vector128<byte> end = Load(message, length - BlockSize);
+            Vector128<byte> last = complete
+                ? end
+                : Ssse3.Shuffle(end, Load(XorEndWindow, (2 * BlockSize) - partial)) | Load(PadWindow, BlockSize - partial);
+            if (lastStart == direct)
+            {
+                first = last;
+            }
+            else
+            {
+                first = Load(message, direct);
+                second = last;
+            }
+        }
+        else
+        {
+            // Shorter than a block (never with an xorend): one padded block through a stack copy.
+            Span<byte> block = stackalloc byte[BlockSize];
+            message.CopyTo(block);
+            block[length] = 0x80;
+            first = Load(block, 0);
+
+            // It held message bytes: do not leave them on the stack.
+            block.Clear();
+        }
+
         if (hasXorEnd)
         {
-            Span<byte> end = tail.Slice(rest.Length - BlockSize, BlockSize);
-            (Vector128.Create((ReadOnlySpan<byte>)end) ^ xorEnd).CopyTo(end);
+            // The last 16 bytes start `partial` bytes into the first block: D's bytes slide into place with
+            // PSHUFB (index 0x80 gives 0) rather than through memory, which would stall store forwarding on
+            // the chain's critical path.
+            first ^= Ssse3.Shuffle(xorEnd, Load(XorEndWindow, BlockSize - partial));
+            second ^= Ssse3.Shuffle(xorEnd, Load(XorEndWindow, (2 * BlockSize) - partial));
         }
 
-        bool complete = length != 0 && length % BlockSize == 0;
-        if (!complete)
+        Vector128<byte> subkey = complete ? k1 : k2;
+        if (lastStart == direct)
         {
-            tail[rest.Length] = 0x80;
+            return key.Encrypt(x ^ first ^ subkey);
         }
 
-        int finalOffset = lastStart - direct;
-        if (finalOffset != 0)
-        {
-            x = key.Encrypt(x ^ Load(tail, 0));
-        }
-
-        x = key.Encrypt(x ^ Load(tail, finalOffset) ^ (complete ? k1 : k2));
-
-        // The tail held message bytes (plaintext, in AES-SIV): do not leave them on the stack.
-        tail.Clear();
-        return x;
+        x = key.Encrypt(x ^ first);
+        return key.Encrypt(x ^ second ^ subkey);
     }
 
     /// <summary>Doubling in GF(2^128) (RFC 5297 §2.3, RFC 4493 §2.3), without a branch on the value.</summary>

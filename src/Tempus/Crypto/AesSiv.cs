@@ -351,12 +351,33 @@ internal sealed class AesSiv : NtsAead
 
     private Vector128<byte> LoadState(int offset) => AesNi.Load(_state, offset);
 
-    /// <summary>RFC 5297 §2.4 S2V over (associated data, nonce, plaintext) on AES-NI: the NTS vector.</summary>
+    /// <summary>
+    /// RFC 5297 §2.4 S2V over (associated data, nonce, plaintext) on AES-NI: the NTS vector. The three
+    /// CMAC chains are independent until their last blocks (only the plaintext's last 16 bytes see D), so
+    /// they run in lockstep: an NTS request's S2V takes the latency of its longest chain plus three blocks,
+    /// not of all its blocks one after the other.
+    /// </summary>
     private Vector128<byte> S2VManaged(ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext)
     {
-        Vector128<byte> d = AesNi.Dbl(LoadState(D0Offset)) ^ CmacManaged(associatedData, default, hasXorEnd: false);
-        d = AesNi.Dbl(d) ^ CmacManaged(nonce, default, hasXorEnd: false);
-        return S2VFinishManaged(d, plaintext);
+        ref readonly AesNiKey key = ref _keys![S2VKey];
+        Vector128<byte> k1 = LoadState(Subkey1Offset);
+        Vector128<byte> k2 = LoadState(Subkey2Offset);
+        bool plaintextXorEnd = plaintext.Length >= BlockSize;
+        int adDirect = AesNi.CmacDirectLength(associatedData.Length, hasXorEnd: false);
+        int nonceDirect = AesNi.CmacDirectLength(nonce.Length, hasXorEnd: false);
+        int plaintextDirect = plaintextXorEnd ? AesNi.CmacDirectLength(plaintext.Length, hasXorEnd: true) : 0;
+        Vector128<byte> ad = Vector128<byte>.Zero;
+        Vector128<byte> n = Vector128<byte>.Zero;
+        Vector128<byte> p = Vector128<byte>.Zero;
+        AesNi.CbcMac3(in key, ref ad, associatedData[..adDirect], ref n, nonce[..nonceDirect], ref p, plaintext[..plaintextDirect]);
+
+        // Adjacent and independent: the out-of-order core overlaps these two final blocks.
+        ad = AesNi.CmacFinish(in key, k1, k2, ad, associatedData, adDirect, default, hasXorEnd: false);
+        n = AesNi.CmacFinish(in key, k1, k2, n, nonce, nonceDirect, default, hasXorEnd: false);
+        Vector128<byte> d = AesNi.Dbl(AesNi.Dbl(LoadState(D0Offset)) ^ ad) ^ n;
+        return plaintextXorEnd
+            ? AesNi.CmacFinish(in key, k1, k2, p, plaintext, plaintextDirect, d, hasXorEnd: true)
+            : S2VFinishManaged(d, plaintext);
     }
 
     /// <summary>RFC 5297 §2.4: V = AES-CMAC(K, S_n xorend D) or AES-CMAC(K, dbl(D) xor pad(S_n)), on AES-NI.</summary>
