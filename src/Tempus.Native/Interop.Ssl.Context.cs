@@ -8,6 +8,8 @@ internal static partial class Interop
         // <openssl/tls1.h>, <openssl/ssl.h>
         private const int TLS1_3_VERSION = 0x0304;
         private const int SSL_CTRL_SET_SESS_CACHE_MODE = 44;
+        private const int SSL_CTRL_MODE = 33;
+        private const long SSL_MODE_NO_AUTO_CHAIN = 0x8;
         private const int SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
         private const int SSL_CTRL_SET_MAX_PROTO_VERSION = 124;
         private const int SSL_SESS_CACHE_OFF = 0;
@@ -112,6 +114,11 @@ internal static partial class Interop
                     }
 
                     SslCtxCtrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, SSL_SESS_CACHE_OFF, 0);
+
+                    // Send the chain as configured (the certificate file: leaf, then intermediates). Without this,
+                    // OpenSSL rebuilds and verifies a chain from the context's trust store on every handshake when
+                    // the file holds the leaf alone (SSL_CTX_set_mode is an SSL_CTX_ctrl macro).
+                    SslCtxCtrl(ctx, SSL_CTRL_MODE, (nint)SSL_MODE_NO_AUTO_CHAIN, 0);
                 }
 
                 return ctx;

@@ -186,15 +186,7 @@ public sealed class TlsSession : IDisposable
     /// <summary>Encrypts and sends all of <paramref name="buffer"/>. Cancelling a write ends the session.</summary>
     /// <exception cref="TlsException">The connection broke.</exception>
     /// <exception cref="InvalidOperationException">This side has already sent close_notify (<see cref="ShutdownAsync"/>).</exception>
-    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        WriteAsync(buffer, shutdown: false, cancellationToken);
-
-    /// <summary>
-    /// <see cref="WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>, then with <paramref name="shutdown"/> also
-    /// close_notify, both records in one send: an NTS-KE server's response and its close (RFC 8915 §4) cost one
-    /// system call and one segment instead of two (issue 5).
-    /// </summary>
-    internal async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool shutdown, CancellationToken cancellationToken)
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         EnterOperation();
         try
@@ -204,24 +196,14 @@ public sealed class TlsSession : IDisposable
                 throw new InvalidOperationException($"the TLS session with {Peer} is shut down for writing (ShutdownAsync was called)");
             }
 
-            if (buffer.IsEmpty && !shutdown)
+            if (buffer.IsEmpty)
             {
                 return;
             }
 
-            if (!buffer.IsEmpty && SslWrite(_ssl, buffer.Span, out OpenSslException? error) != SslStatus.Ok)
+            if (SslWrite(_ssl, buffer.Span, out OpenSslException? error) != SslStatus.Ok)
             {
                 throw Fail(CreateIoException("writing to", error!));
-            }
-
-            if (shutdown)
-            {
-                if (SslShutdown(_ssl, out OpenSslException? shutdownError) != SslStatus.Ok)
-                {
-                    throw Fail(CreateIoException("closing", shutdownError!));
-                }
-
-                _closeNotifySent = true;
             }
 
             await FlushOutputAsync(cancellationToken).ConfigureAwait(false);

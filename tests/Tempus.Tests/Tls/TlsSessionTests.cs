@@ -500,6 +500,126 @@ public sealed class TlsSessionTests : IClassFixture<TestPki>
         }
     }
 
+    [Fact]
+    public async Task ClientThatDefersItsFinishedSendsItWithItsFirstWrite()
+    {
+        using var server = new TlsServerContext(ServerOptions(_pki.Localhost));
+        using var client = new TlsClientContext(ClientOptions());
+        using var loopback = new Loopback();
+        Task<TlsSession> serverTask = loopback.AcceptTlsAsync(server);
+        using TlsSession clientSession = await client.ConnectAsync("127.0.0.1", loopback.Port, deferFinalFlight: true, CancellationToken.None).WaitAsync(s_testLimit);
+        Assert.True(clientSession.IsEstablished);
+
+        byte[] request = Encoding.ASCII.GetBytes("NTS-KE request");
+        await clientSession.WriteAsync(request);
+        using TlsSession serverSession = await serverTask.WaitAsync(s_testLimit);
+        Assert.Equal(request, await ReadExactlyAsync(serverSession, request.Length));
+    }
+
+    [Fact]
+    public async Task ClientThatDefersItsFinishedAndReadsFirstStillCompletesTheHandshake()
+    {
+        using var server = new TlsServerContext(ServerOptions(_pki.Localhost));
+        using var client = new TlsClientContext(ClientOptions());
+        using var loopback = new Loopback();
+        Task<TlsSession> serverTask = loopback.AcceptTlsAsync(server);
+        using TlsSession clientSession = await client.ConnectAsync("127.0.0.1", loopback.Port, deferFinalFlight: true, CancellationToken.None).WaitAsync(s_testLimit);
+
+        // The server finishes its handshake only once the read has sent the client Finished.
+        Task<byte[]> read = ReadExactlyAsync(clientSession, 5);
+        using TlsSession serverSession = await serverTask.WaitAsync(s_testLimit);
+        await serverSession.WriteAsync(Encoding.ASCII.GetBytes("hello"));
+        Assert.Equal("hello", Encoding.ASCII.GetString(await read));
+    }
+
+    [Fact]
+    public async Task PushSessionServesAClientAndQueuesItsResponseWithCloseNotify()
+    {
+        using var server = new TlsServerContext(ServerOptions(_pki.Localhost));
+        using var client = new TlsClientContext(ClientOptions());
+        using var loopback = new Loopback();
+        Task<Socket> accepted = loopback.AcceptRawAsync();
+        byte[] request = Encoding.ASCII.GetBytes("NTS-KE request");
+
+        // The client sends its Finished with the request, as an NTS-KE client does.
+        Task<TlsSession> clientTask = Task.Run(async () =>
+        {
+            TlsSession session = await client.ConnectAsync("127.0.0.1", loopback.Port, deferFinalFlight: true, CancellationToken.None);
+            await session.WriteAsync(request);
+            return session;
+        });
+        using Socket socket = await accepted.WaitAsync(s_testLimit);
+        using TlsSession push = server.CreateSession("test");
+        byte[] buffer = new byte[20_000];
+
+        async Task SendOutputAsync()
+        {
+            int count;
+            while ((count = push.TakeOutput(buffer)) > 0)
+            {
+                await socket.SendAsync(buffer.AsMemory(0, count));
+            }
+        }
+
+        async Task ReceiveAsync()
+        {
+            int received = await socket.ReceiveAsync(buffer).WaitAsync(s_testLimit);
+            if (received == 0)
+            {
+                push.PushEndOfInput();
+            }
+            else
+            {
+                push.PushInput(buffer.AsSpan(0, received));
+            }
+        }
+
+        while (!push.StepHandshake())
+        {
+            await SendOutputAsync();
+            await ReceiveAsync();
+        }
+
+        await SendOutputAsync();
+        Assert.True(push.IsEstablished);
+        Assert.Equal(TlsSession.NtsKeAlpnProtocol, push.NegotiatedAlpn);
+        using TlsSession clientSession = await clientTask.WaitAsync(s_testLimit);
+        byte[] plaintext = new byte[64];
+        int read;
+        Interop.Ssl.SslStatus status;
+        while ((status = push.TryReadPlaintext(plaintext, out read)) == Interop.Ssl.SslStatus.WantRead)
+        {
+            await ReceiveAsync();
+        }
+
+        Assert.Equal(Interop.Ssl.SslStatus.Ok, status);
+        Assert.Equal(request, plaintext[..read]);
+
+        // Response and close_notify come out of one TakeOutput: the event loop sends them with one system call.
+        byte[] response = Encoding.ASCII.GetBytes("NTS-KE response");
+        push.QueueWrite(response, shutdown: true);
+        int output = push.TakeOutput(buffer);
+        Assert.Equal(0, push.TakeOutput(new byte[16]));
+        await socket.SendAsync(buffer.AsMemory(0, output));
+        Assert.Equal(response, await ReadExactlyAsync(clientSession, response.Length));
+        Assert.Equal(0, await clientSession.ReadAsync(new byte[16]).AsTask().WaitAsync(s_testLimit));
+        Assert.Throws<InvalidOperationException>(() => push.QueueWrite(response, shutdown: false));
+    }
+
+    [Fact]
+    public void PushSessionReportsAClientThatClosesDuringTheHandshake()
+    {
+        using var server = new TlsServerContext(ServerOptions(_pki.Localhost));
+        using TlsSession push = server.CreateSession("test");
+
+        Assert.False(push.StepHandshake());
+        push.PushInput([0x16, 0x03, 0x01]);
+        push.PushEndOfInput();
+        TlsHandshakeException ex = Assert.Throws<TlsHandshakeException>(() => push.StepHandshake());
+        Assert.Equal(TlsFailureReason.ConnectionClosed, ex.Reason);
+        Assert.Throws<InvalidOperationException>(() => push.StepHandshake());
+    }
+
     internal static async Task<byte[]> ReadExactlyAsync(TlsSession session, int count)
     {
         byte[] buffer = new byte[count];

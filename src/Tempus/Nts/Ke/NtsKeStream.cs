@@ -65,14 +65,13 @@ internal static class NtsKeStream
         }
     }
 
-    // With shutdown, close_notify follows the message in the same send (RFC 8915 §4: the server closes after its response).
-    public static async Task WriteMessageAsync(TlsSession session, int length, WriteMessage write, CancellationToken cancellationToken, bool shutdown = false)
+    public static async Task WriteMessageAsync(TlsSession session, int length, WriteMessage write, CancellationToken cancellationToken)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
             write(buffer.AsSpan(0, length));
-            await session.WriteAsync(buffer.AsMemory(0, length), shutdown, cancellationToken).ConfigureAwait(false);
+            await session.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
