@@ -485,6 +485,39 @@ public sealed class NtsServerEngineTests : IDisposable
     }
 
     [Fact]
+    public void NoNonceRepeatsAcrossResponsesAndTheirCookiesOverManyPoolRefills()
+    {
+        NtpServerEngine engine = CreateEngine();
+        NtsSession session = NtsTestSessions.Create(_ring, NtsAeadAlgorithm.AesSivCmac256, cookies: 1);
+        byte[] request = BuildRequest(session, session.Cookies.Dequeue(), placeholders: 7);
+        using NtsAead aead = NtsAead.Create(session.Algorithm, session.S2CKey);
+        var nonces = new HashSet<string>();
+        int drawn = 0;
+
+        // 9 nonces of 16 bytes per response: 500 responses take the per-thread pool through 17 refills.
+        for (int i = 0; i < 500; i++)
+        {
+            byte[] response = Process(engine, request, out ServerOutcome outcome);
+            Assert.Equal(ServerOutcome.RespondedNts, outcome);
+            Assert.Equal(NtsParseStatus.Ok, NtsPacketReader.TryRead(NtpPacketLayout.Parse(response), out NtsPacketInfo info));
+            nonces.Add(Convert.ToHexString(info.Nonce));
+            drawn++;
+            byte[] plaintext = new byte[info.Ciphertext.Length - 16];
+            Assert.True(aead.TryOpen(info.Nonce, info.AssociatedData, info.Ciphertext, plaintext));
+            var reader = new NtsPlaintextReader(plaintext);
+            while (reader.TryReadNext(out ExtensionField field, out _))
+            {
+                Assert.Equal(_ring.CurrentKeyId, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(field.Value));
+                nonces.Add(Convert.ToHexString(field.Value.Slice(4, NtsServerKeyRing.CookieNonceLength)));
+                drawn++;
+            }
+        }
+
+        Assert.Equal(500 * 9, drawn);
+        Assert.Equal(drawn, nonces.Count);
+    }
+
+    [Fact]
     public void ManyThreadsServeNtsAtOnce()
     {
         NtpServerEngine engine = CreateEngine();
