@@ -19,6 +19,7 @@ public class NtsServerBenchmarks
     private static readonly UInt128 s_client = ((UInt128)0xffff << 32) | 0x7F000001;
     private readonly byte[] _response = new byte[2048];
     private byte[] _request = [];
+    private byte[] _previousKeyRequest = [];
     private NtpServerEngine _engine = null!;
     private NtsServerKeyRing _ring = null!;
 
@@ -53,15 +54,10 @@ public class NtsServerBenchmarks
             EstablishedUnixNanoseconds = RealtimeClock.Instance.UnixNanoseconds,
         };
 
-        // Holding 8 - Placeholders cookies makes the request carry exactly Placeholders placeholders.
-        byte[] cookie = new byte[_ring.MaxCookieLength];
-        for (int i = 0; i < 8 - Placeholders; i++)
-        {
-            int length = _ring.IssueCookie(Aead, c2s, s2c, cookie);
-            session.Cookies.Enqueue(cookie[..length]);
-        }
-
-        _request = NtsNtpRequest.Create(session, -20).Datagram.ToArray();
+        // A cookie sealed under the key before the current one (ntsrotate), answered with cookies under the current.
+        _previousKeyRequest = CreateRequest(session, c2s, s2c);
+        _ring.Rotate();
+        _request = CreateRequest(session, c2s, s2c);
     }
 
     [GlobalCleanup]
@@ -70,4 +66,22 @@ public class NtsServerBenchmarks
     /// <summary>One NTS request through the server engine.</summary>
     [Benchmark]
     public int ServeNtsRequest() => _engine.Process(_request, s_client, default, _response, out _);
+
+    /// <summary>One NTS request whose cookie was sealed under the previous master key (after a rotation).</summary>
+    [Benchmark]
+    public int ServeNtsRequestWithPreviousKeyCookie() => _engine.Process(_previousKeyRequest, s_client, default, _response, out _);
+
+    private byte[] CreateRequest(NtsSession session, byte[] c2s, byte[] s2c)
+    {
+        // Holding 8 - Placeholders cookies makes the request carry exactly Placeholders placeholders.
+        session.Cookies.Clear();
+        byte[] cookie = new byte[_ring.MaxCookieLength];
+        for (int i = 0; i < 8 - Placeholders; i++)
+        {
+            int length = _ring.IssueCookie(Aead, c2s, s2c, cookie);
+            session.Cookies.Enqueue(cookie[..length]);
+        }
+
+        return NtsNtpRequest.Create(session, -20).Datagram.ToArray();
+    }
 }
