@@ -121,6 +121,56 @@ public sealed class NtsKeServerTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task ClientThatNeverStartsItsHandshakeIsClosedAfterTheHandshakeTimeout()
+    {
+        await using NtsKeServer server = NtsKe.StartServer(
+            [_pki.Localhost], new TransparentCookieIssuer(), o => o with { HandshakeTimeout = TimeSpan.FromMilliseconds(300) });
+        using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Port());
+
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, await tcp.ReceiveAsync(new byte[16], SocketFlags.None, limit.Token));
+        await NtsKe.EventuallyAsync(() => server.Counters.HandshakesFailed == 1, "the timed-out handshake was counted");
+    }
+
+    [Fact]
+    public async Task IdleConnectionsDoNotHoldUpOtherClients()
+    {
+        // More silent connections than the server has event loops (one per CPU, at most eight): none of them may
+        // keep a thread, so a real client is still answered at once.
+        await using NtsKeServer server = NtsKe.StartServer(
+            [_pki.Localhost], new TransparentCookieIssuer(), o => o with { HandshakeTimeout = TimeSpan.FromSeconds(30) });
+        var idle = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 2 * Environment.ProcessorCount + 8; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                idle.Add(socket);
+                await socket.ConnectAsync(IPAddress.Loopback, server.Port());
+            }
+
+            // Half a ClientHello on some, so that those loops have a handshake in progress too.
+            for (int i = 0; i < idle.Count; i += 2)
+            {
+                await idle[i].SendAsync((byte[])[0x16, 0x03, 0x01, 0x01, 0x00, 0x01]);
+            }
+
+            NtsSession session = await new NtsKeClient().ExchangeAsync("127.0.0.1", server.Port(), NtsKe.ClientOptions(_pki.CaFile))
+                .WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(8, session.Cookies.Count);
+            await NtsKe.EventuallyAsync(() => server.Counters.ConnectionsAccepted == idle.Count + 1, "every connection was accepted");
+        }
+        finally
+        {
+            foreach (Socket socket in idle)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task FailedHandshakesAreCountedAndTheServerGoesOn()
     {
         await using NtsKeServer server = NtsKe.StartServer([_pki.Localhost], new TransparentCookieIssuer());
