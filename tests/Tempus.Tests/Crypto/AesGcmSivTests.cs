@@ -39,8 +39,14 @@ public sealed partial class AesGcmSivTests
     public void SealMatchesChronyVector(int index, bool hardwarePolyval)
     {
         (byte[] key, byte[] nonce, byte[] ad, byte[] plaintext, byte[] expected) = AesSivTests.ChronyVector(index);
-        using var aead = new AesGcmSiv(key, hardwarePolyval);
-        AssertSealsAndOpens(aead, nonce, ad, plaintext, expected);
+
+        // Both AES paths: AES-NI and OpenSSL EVP ECB.
+        foreach (bool intrinsics in new[] { true, false })
+        {
+            using var aead = new AesGcmSiv(key, hardwarePolyval, intrinsics);
+            Assert.Equal(intrinsics && AesNi.IsSupported, aead.UsesIntrinsics);
+            AssertSealsAndOpens(aead, nonce, ad, plaintext, expected);
+        }
     }
 
     [Theory]
@@ -58,8 +64,44 @@ public sealed partial class AesGcmSivTests
     public void SealMatchesRfc8452Vector(string name, bool hardwarePolyval)
     {
         Rfc8452Vector vector = ReadRfc8452Vectors().Single(v => v.Name == name);
-        using var aead = new AesGcmSiv(vector.Key, hardwarePolyval);
-        AssertSealsAndOpens(aead, vector.Nonce, vector.AssociatedData, vector.Plaintext, vector.Result);
+
+        // Both AES paths: AES-NI and OpenSSL EVP ECB.
+        foreach (bool intrinsics in new[] { true, false })
+        {
+            using var aead = new AesGcmSiv(vector.Key, hardwarePolyval, intrinsics);
+            Assert.Equal(intrinsics && AesNi.IsSupported, aead.UsesIntrinsics);
+            AssertSealsAndOpens(aead, vector.Nonce, vector.AssociatedData, vector.Plaintext, vector.Result);
+        }
+    }
+
+    // The AES-NI path against the OpenSSL path on random keys (both sizes), nonces and lengths 0..600,
+    // re-keyed with SetKey on the way, then tampered.
+    [Fact]
+    public void AesNiPathMatchesOpenSslPathOnRandomInputs()
+    {
+        var random = new Random(8452);
+        for (int round = 0; round < 200; round++)
+        {
+            byte[] key = AesSivTests.RandomBytes(random, round % 2 == 0 ? 16 : 32);
+            using var managed = new AesGcmSiv(AesSivTests.RandomBytes(random, key.Length), useIntrinsics: true);
+            using var openSsl = new AesGcmSiv(key, useIntrinsics: false);
+            Assert.True(managed.UsesIntrinsics);
+            managed.SetKey(key);
+            byte[] nonce = AesSivTests.RandomBytes(random, 12);
+            byte[] ad = AesSivTests.RandomBytes(random, random.Next(0, 601));
+            byte[] plaintext = AesSivTests.RandomBytes(random, random.Next(0, 601));
+            byte[] expected = new byte[plaintext.Length + 16];
+            byte[] actual = new byte[plaintext.Length + 16];
+            openSsl.Seal(nonce, ad, plaintext, expected);
+            managed.Seal(nonce, ad, plaintext, actual);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"round {round}: key {key.Length}, ad {ad.Length}, plaintext {plaintext.Length}");
+            byte[] opened = new byte[plaintext.Length];
+            Assert.True(managed.TryOpen(nonce, ad, expected, opened));
+            Assert.Equal(plaintext, opened);
+            expected[random.Next(expected.Length)] ^= (byte)(1 << random.Next(8));
+            Assert.False(managed.TryOpen(nonce, ad, expected, opened));
+            Assert.False(openSsl.TryOpen(nonce, ad, expected, opened));
+        }
     }
 
     [Fact]
