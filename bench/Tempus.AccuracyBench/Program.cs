@@ -67,7 +67,7 @@ internal static class Program
 
         Console.WriteLine();
         Console.WriteLine($"emulator: {emulator.Forwarded} datagrams forwarded, {emulator.Dropped} dropped");
-        Console.WriteLine($"{"client",-8} {"first sync",11} {"RMS error",12} {"max |error|",12} {"samples",8}");
+        Console.WriteLine($"{"client",-8} {"first sync",11} {"RMS error",12} {"max |error|",12} {"samples",8} {"mean error",12} {"sd error",12}");
         Report tempusReport = tempusSeries.Summarize(options.Settle);
         Report chronyReport = chronySeries.Summarize(options.Settle);
         Console.WriteLine(tempusReport);
@@ -84,7 +84,8 @@ internal static class Program
         Console.WriteLine(
             $"ratios tempus/chrony (lower is better): rms={Ratio(tempusReport.RmsSeconds, chronyReport.RmsSeconds)} " +
             $"max={Ratio(tempusReport.MaxSeconds, chronyReport.MaxSeconds)} " +
-            $"first-sync={Ratio(tempusReport.FirstSyncSeconds, chronyReport.FirstSyncSeconds)}");
+            $"first-sync={Ratio(tempusReport.FirstSyncSeconds, chronyReport.FirstSyncSeconds)} " +
+            $"sd={Ratio(tempusReport.SdSeconds, chronyReport.SdSeconds)}");
         return 0;
     }
 
@@ -95,11 +96,11 @@ internal static class Program
 /// <summary>One reading of a client's tracking: whether it is synchronized and its current clock error.</summary>
 internal readonly record struct TrackingSample(bool Synchronized, double ErrorSeconds);
 
-internal sealed record Report(string Client, double FirstSyncSeconds, double RmsSeconds, double MaxSeconds, int Samples)
+internal sealed record Report(string Client, double FirstSyncSeconds, double RmsSeconds, double MaxSeconds, int Samples, double MeanSeconds, double SdSeconds)
 {
     public override string ToString() => Samples == 0
         ? $"{Client,-8} {"never",11}"
-        : $"{Client,-8} {FirstSyncSeconds,9:F0} s {RmsSeconds * 1e6,9:F1} us {MaxSeconds * 1e6,9:F1} us {Samples,8}";
+        : $"{Client,-8} {FirstSyncSeconds,9:F0} s {RmsSeconds * 1e6,9:F1} us {MaxSeconds * 1e6,9:F1} us {Samples,8} {MeanSeconds * 1e6,9:F1} us {SdSeconds * 1e6,9:F1} us";
 }
 
 internal sealed class Series(string client)
@@ -119,19 +120,23 @@ internal sealed class Series(string client)
         int first = _samples.FindIndex(s => s.Sample.Synchronized);
         if (first < 0)
         {
-            return new Report(client, double.NaN, double.NaN, double.NaN, 0);
+            return new Report(client, double.NaN, double.NaN, double.NaN, 0, double.NaN, double.NaN);
         }
 
         double firstSync = _samples[first].Time;
         var counted = _samples.Skip(first).Where(s => s.Time >= firstSync + settle.TotalSeconds && s.Sample.Synchronized).ToList();
         if (counted.Count == 0)
         {
-            return new Report(client, firstSync, double.NaN, double.NaN, 0);
+            return new Report(client, firstSync, double.NaN, double.NaN, 0, double.NaN, double.NaN);
         }
 
         double rms = Math.Sqrt(counted.Average(s => s.Sample.ErrorSeconds * s.Sample.ErrorSeconds));
         double max = counted.Max(s => Math.Abs(s.Sample.ErrorSeconds));
-        return new Report(client, firstSync, rms, max, counted.Count);
+        // The mean is mostly the path's asymmetry (and timestamping) bias; the standard deviation about it is the noise
+        // of the discipline itself.
+        double mean = counted.Average(s => s.Sample.ErrorSeconds);
+        double sd = Math.Sqrt(counted.Average(s => (s.Sample.ErrorSeconds - mean) * (s.Sample.ErrorSeconds - mean)));
+        return new Report(client, firstSync, rms, max, counted.Count, mean, sd);
     }
 }
 
@@ -186,25 +191,38 @@ internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Se
 
 internal sealed record Paths(string Tempusd, string Tempusctl, string Chronyd, string Chronyc)
 {
+    /// <summary>
+    /// tempusd and tempusctl from the repository's artifacts (the script's build), or from the artifacts folder named by
+    /// TEMPUS_ARTIFACTS (a build with -p:ArtifactsPath=..., so a private build does not overwrite the shared one).
+    /// </summary>
     public static Paths Find()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Tempus.slnx")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        if (dir is null)
-        {
-            throw new InvalidOperationException("cannot find the repository (Tempus.slnx) above " + AppContext.BaseDirectory);
-        }
-
         string Require(string path, string hint) => File.Exists(path) ? path : throw new FileNotFoundException($"{path} not found: {hint}", path);
         string configuration = Path.GetFileName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory));
-        string bin = Path.Combine(dir, "artifacts", "bin");
+        string? artifacts = Environment.GetEnvironmentVariable("TEMPUS_ARTIFACTS");
+        if (string.IsNullOrEmpty(artifacts))
+        {
+            string? dir = AppContext.BaseDirectory;
+            while (dir is not null && !File.Exists(Path.Combine(dir, "Tempus.slnx")))
+            {
+                dir = Path.GetDirectoryName(dir);
+            }
+
+            if (dir is null)
+            {
+                throw new InvalidOperationException("cannot find the repository (Tempus.slnx) above " + AppContext.BaseDirectory + ": set TEMPUS_ARTIFACTS to the artifacts folder of the build");
+            }
+
+            artifacts = Path.Combine(dir, "artifacts");
+        }
+
+        string bin = Path.Combine(artifacts, "bin");
+        string build = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TEMPUS_ARTIFACTS"))
+            ? "build it: dotnet build {0} -c Release"
+            : "build it: dotnet build {0} -c Release -p:ArtifactsPath=" + artifacts;
         return new Paths(
-            Require(Path.Combine(bin, "Tempus.Daemon", configuration, "tempusd"), "build it: dotnet build src/Tempus.Daemon -c Release"),
-            Require(Path.Combine(bin, "Tempus.Cli", configuration, "tempusctl"), "build it: dotnet build src/Tempus.Cli -c Release"),
+            Require(Path.Combine(bin, "Tempus.Daemon", configuration, "tempusd"), string.Format(System.Globalization.CultureInfo.InvariantCulture, build, "src/Tempus.Daemon")),
+            Require(Path.Combine(bin, "Tempus.Cli", configuration, "tempusctl"), string.Format(System.Globalization.CultureInfo.InvariantCulture, build, "src/Tempus.Cli")),
             Require("/usr/sbin/chronyd", "run scripts/install-test-deps.sh"),
             Require("/usr/bin/chronyc", "run scripts/install-test-deps.sh"));
     }
@@ -331,7 +349,9 @@ internal sealed class ManagedProcess : IAsyncDisposable
             }
 
             bool synced = !fields[^1].StartsWith("Not synchronised", StringComparison.Ordinal);
-            return new TrackingSample(synced, double.Parse(fields[4], CultureInfo.InvariantCulture));
+            // chronyc's sign is the correction still to apply (positive: the clock is slow); Tempus's error is positive
+            // when the corrected clock is ahead. Negated here so the two means compare.
+            return new TrackingSample(synced, -double.Parse(fields[4], CultureInfo.InvariantCulture));
         });
     }
 

@@ -536,15 +536,20 @@ public sealed partial class NtpSource : IMeasuredSource
         ClockFilterResult filtered = _filter.Last;
         bool haveFiltered = filtered.Outcome != ClockFilterOutcome.NoValidSample && filtered.Sample.LocalTimeNs != 0;
         double offset = Statistics.HasRegression || !haveFiltered ? Statistics.EstimatedOffsetAt(localNowNs) : filtered.Sample.Offset;
-        NtpSample peer = haveFiltered ? filtered.Sample : last;
         double jitter = haveFiltered ? filtered.Jitter : _localPrecision;
-        double age = Math.Max(0, (localNowNs - last.LocalTimeNs) / 1e9);
-        double statisticsError = Statistics.HasRegression ? Math.Min(Statistics.OffsetErrorBoundAt(localNowNs), MaxDispersion) : 0;
 
-        // RFC 5905 §11.2.1 λ = (δ_root + δ)/2 + ε_root + ε + PHI·age + ψ, plus the regression's error bound.
-        double rootDelay = last.RootDelay + peer.Delay;
-        double rootDispersion = last.RootDispersion + peer.Dispersion + OnWireMeasurement.Phi * age + jitter;
-        double distance = Math.Min(rootDelay / 2 + rootDispersion + statisticsError, MaxDispersion);
+        // Root delay and dispersion from the kept sample that bounds the offset best now, its dispersion grown at PHI
+        // (RFC 5905 §11.2.1), as chrony takes its best single sample. Not the clock filter's lowest-delay pick: at a
+        // long poll that pick can be eight polls old, and its aged dispersion (PHI × 8 × 1024 s ≈ 0.12 s) made the
+        // selection interval and the root dispersion we serve grow to tens of milliseconds after a few hours.
+        Statistics.TryGetRootEstimates(localNowNs, OnWireMeasurement.Phi, out double rootDelay, out double sampleRootDispersion);
+
+        // The offset's own uncertainty: the regression's 95 % bound once there is one (it covers the scatter the
+        // filter's jitter measures), else the jitter. The served root dispersion adds its one-sigma part, as chrony's
+        // tracking does with offset_sd.
+        double statisticsError = Statistics.HasRegression ? Math.Min(Statistics.OffsetErrorBoundAt(localNowNs), MaxDispersion) : jitter;
+        double rootDispersion = sampleRootDispersion + (Statistics.HasRegression ? Statistics.OffsetStandardErrorAt(localNowNs) : jitter);
+        double distance = Math.Min(rootDelay / 2 + sampleRootDispersion + statisticsError, MaxDispersion);
         return new SelectionCandidate(
             Name: Name,
             Authentication: Authenticator.Kind,
