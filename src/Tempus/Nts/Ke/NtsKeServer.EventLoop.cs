@@ -289,7 +289,8 @@ public sealed partial class NtsKeServer
         {
             try
             {
-                if (connection.PendingLength > 0 && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0 && !FlushPending(connection))
+                // While output waits, nothing is read: the peer cannot go on before it has our bytes anyway.
+                if (connection.PendingLength > 0 && ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0 || !FlushPending(connection)))
                 {
                     return;
                 }
@@ -301,11 +302,8 @@ public sealed partial class NtsKeServer
 
                 if (connection.State == ConnectionState.Writing)
                 {
-                    if (connection.PendingLength == 0)
-                    {
-                        Finish(connection);
-                    }
-
+                    // Everything is out (the flush above completed).
+                    Finish(connection);
                     return;
                 }
 
@@ -562,8 +560,10 @@ public sealed partial class NtsKeServer
             connection.PendingLength += bytes.Length;
             if (!connection.WantsWrite)
             {
+                // EPOLLOUT alone: with EPOLLIN too, a peer that sent more than we read would make a level-triggered
+                // set report the connection at every wait until the send buffer drains.
                 connection.WantsWrite = true;
-                EpollCtl(_epoll, EPOLL_CTL_MOD, connection.Fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, (uint)connection.Fd);
+                EpollCtl(_epoll, EPOLL_CTL_MOD, connection.Fd, EPOLLOUT, (uint)connection.Fd);
             }
         }
 
