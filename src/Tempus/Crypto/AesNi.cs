@@ -19,8 +19,9 @@ namespace Tempus.Crypto;
 /// </para>
 /// <para>
 /// Constant time: the S-box is only ever applied by the AESENC/AESENCLAST/AESKEYGENASSIST instructions,
-/// so no memory access depends on a key or data byte, and no branch depends on anything but the key
-/// length.
+/// so no memory access depends on a key or data byte, and no branch or table index depends on anything
+/// but the key and message lengths. The CTR keystream lives in registers and in one stack block that is
+/// wiped; register spills the JIT may make are beyond reach, as in any managed code.
 /// </para>
 /// </remarks>
 internal static class AesNi
