@@ -349,9 +349,8 @@ internal sealed class ManagedProcess : IAsyncDisposable
             }
 
             bool synced = !fields[^1].StartsWith("Not synchronised", StringComparison.Ordinal);
-            // chronyc's sign is the correction still to apply (positive: the clock is slow); Tempus's error is positive
-            // when the corrected clock is ahead. Negated here so the two means compare.
-            return new TrackingSample(synced, -double.Parse(fields[4], CultureInfo.InvariantCulture));
+            // Same sign as Tempus's error (checked with --asymmetry 4: both means come out at +2 ms).
+            return new TrackingSample(synced, double.Parse(fields[4], CultureInfo.InvariantCulture));
         });
     }
 
