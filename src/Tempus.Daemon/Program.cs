@@ -21,7 +21,10 @@ if (options.ShowHelp)
 
 if (options.ShowVersion)
 {
-    Console.WriteLine($"tempusd (Tempus) {typeof(DaemonOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0"}");
+    // As chronyd -v lists its features: NTS and the SHA-2/CMAC MACs are always in; tempusd does not drop privileges
+    // itself (systemd's User= does, dist/tempusd.service); then which crypto implementation this machine runs.
+    string version = typeof(DaemonOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+    Console.WriteLine($"tempusd (Tempus) {version} (+NTS +SECHASH +CMAC -PRIVDROP {Tempus.Crypto.CryptoImplementation.Describe()})");
     return 0;
 }
 

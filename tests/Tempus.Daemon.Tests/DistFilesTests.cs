@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Tempus.Audit;
 using Tempus.Config;
 using Tempus.Selection;
@@ -118,6 +119,17 @@ public sealed class DistFilesTests : IDisposable
         Assert.True(exitCode == 0, output);
         Assert.Contains("kept the existing", output, StringComparison.Ordinal);
         Assert.Equal("server mine.example nts\n", File.ReadAllText(config));
+    }
+
+    [Fact]
+    public async Task VersionListsFeaturesAndTheCryptoThisMachineRuns()
+    {
+        (int exitCode, string output) = await RunAsync(Path.Combine(AppContext.BaseDirectory, "tempusd"), "--version");
+
+        Assert.Equal(0, exitCode);
+        string aes = System.Runtime.Intrinsics.X86.Aes.IsSupported ? "+AESNI" : "-AESNI";
+        string clmul = System.Runtime.Intrinsics.X86.Pclmulqdq.IsSupported ? "+CLMUL" : "-CLMUL";
+        Assert.Matches($@"^tempusd \(Tempus\) \S+ \(\+NTS \+SECHASH \+CMAC -PRIVDROP {Regex.Escape(aes)} {Regex.Escape(clmul)} OpenSSL 3\.\d+\.\d+\)\n$", output);
     }
 
     [Fact]
