@@ -143,7 +143,8 @@ internal sealed class Series(string client)
 internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Settle, int MinPoll, int MaxPoll, int Seed, bool Help)
 {
     public const string Usage =
-        "usage: tempus-accuracy-bench [--quick] [--duration S] [--settle S] [--delay MS] [--jitter MS] [--asymmetry MS] [--loss P] [--minpoll N] [--maxpoll N] [--seed N]";
+        "usage: tempus-accuracy-bench [--quick] [--duration S] [--settle S] [--delay MS] [--jitter MS] [--asymmetry MS] [--loss P] [--minpoll N] [--maxpoll N] [--seed N]\n" +
+        "environment: TEMPUS_ARTIFACTS=DIR runs tempusd and tempusctl from DIR/bin (a build with -p:ArtifactsPath=DIR)";
 
     public static Options Parse(string[] args)
     {
