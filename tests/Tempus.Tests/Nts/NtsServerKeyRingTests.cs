@@ -435,22 +435,44 @@ public sealed class NtsServerKeyRingTests : IDisposable
         NtsServerKeyRing ring = NtsServerKeyRing.CreateEphemeral(_clock, 3600);
         uint key = ring.CurrentKeyId;
         (byte[] c2s, byte[] s2c) = Keys(NtsAeadAlgorithm.AesSivCmac256);
+        using var issued = new ManualResetEventSlim();
         using var disposed = new ManualResetEventSlim();
-        using var released = new ManualResetEventSlim();
         bool heldBefore = false;
         bool heldAfter = true;
+        Exception? failure = null;
         var thread = new Thread(() =>
         {
-            Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
-            heldBefore = NtsServerKeyRing.ThreadHoldsContextFor(key);
-            disposed.Wait();
-            NtsServerKeyRing.ReleaseErasedKeys();
-            heldAfter = NtsServerKeyRing.ThreadHoldsContextFor(key);
+            try
+            {
+                try
+                {
+                    Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
+                    heldBefore = NtsServerKeyRing.ThreadHoldsContextFor(key);
+                }
+                finally
+                {
+                    issued.Set();
+                }
+
+                disposed.Wait();
+                NtsServerKeyRing.ReleaseErasedKeys();
+                heldAfter = NtsServerKeyRing.ThreadHoldsContextFor(key);
+            }
+            catch (Exception e)
+            {
+                // An exception on a bare thread would take the whole test host down.
+                failure = e;
+            }
         });
         thread.Start();
+
+        // The ring is disposed only once the thread holds a context for its key (before, the issue itself would
+        // meet a disposed ring: the race that once crashed a CI run), and the thread releases it only after.
+        Assert.True(issued.Wait(TimeSpan.FromSeconds(30)));
         ring.Dispose();
         disposed.Set();
         thread.Join();
+        Assert.Null(failure);
 
         Assert.True(heldBefore);
         Assert.False(heldAfter);
