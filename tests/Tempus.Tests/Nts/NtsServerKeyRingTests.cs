@@ -371,31 +371,6 @@ public sealed class NtsServerKeyRingTests : IDisposable
         Assert.Equal(0, failures);
     }
 
-    private static T OnNewThread<T>(Func<T> body)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = body();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
-        {
-            throw new InvalidOperationException("the test thread failed", failure);
-        }
-
-        return result;
-    }
-
     [Fact]
     public void ThreadKeepsOneContextPerMasterKeyAndFreesARotatedOutKeysOnItsNextCookieOperation()
     {
@@ -406,7 +381,7 @@ public sealed class NtsServerKeyRingTests : IDisposable
         ring.Rotate();
         uint second = ring.CurrentKeyId;
 
-        (bool heldBoth, bool opened, bool heldFirstAfter, bool heldSecondAfter, bool stillOpens) = OnNewThread(() =>
+        (bool heldBoth, bool opened, bool heldFirstAfter, bool heldSecondAfter, bool stillOpens) = TestThread.Run(() =>
         {
             // A request with a cookie of the previous key, answered with cookies of the current one.
             bool opens = Opens(ring, old);
@@ -497,7 +472,7 @@ public sealed class NtsServerKeyRingTests : IDisposable
         ring.Rotate();
         byte[] current = Issue(ring, NtsAeadAlgorithm.AesSivCmac256, c2s, s2c);
 
-        OnNewThread(() =>
+        TestThread.Run(() =>
         {
             byte[] keys = new byte[128];
             byte[] cookie = new byte[ring.MaxCookieLength];

@@ -6,36 +6,11 @@ namespace Tempus.Tests.Server;
 /// <summary>The per-thread nonce pool of the NTS server path: every byte from the CSPRNG, handed out once.</summary>
 public sealed class NonceSourceTests
 {
-    private static T OnNewThread<T>(Func<T> body)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = body();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
-        {
-            throw new InvalidOperationException("the test thread failed", failure);
-        }
-
-        return result;
-    }
-
     [Fact]
     public void NoncesDrawnAcrossSeveralRefillsNeverRepeat()
     {
         // 16-byte nonces from the CSPRNG repeat with probability about n² / 2^129: any repeat here is a reused byte.
-        (HashSet<UInt128> seen, int count, int refills) = OnNewThread(() =>
+        (HashSet<UInt128> seen, int count, int refills) = TestThread.Run(() =>
         {
             NonceSource source = NonceSource.Current;
             var nonces = new HashSet<UInt128>();
@@ -57,7 +32,7 @@ public sealed class NonceSourceTests
     [Fact]
     public void NonceLongerThanTheBytesLeftRefillsThePoolInsteadOfTakingTheLeftover()
     {
-        (int before, int after, int handedOut) = OnNewThread(() =>
+        (int before, int after, int handedOut) = TestThread.Run(() =>
         {
             NonceSource source = NonceSource.Current;
             source.Fill(new byte[NonceSource.PoolSize / 2]);
@@ -76,7 +51,7 @@ public sealed class NonceSourceTests
     [Fact]
     public void BytesHandedOutAreZeroedInThePoolAndTheRestIsRandom()
     {
-        (byte[] handedOut, byte[] unused, byte[] last) = OnNewThread(() =>
+        (byte[] handedOut, byte[] unused, byte[] last) = TestThread.Run(() =>
         {
             NonceSource source = NonceSource.Current;
             byte[] nonce = new byte[16];
@@ -99,7 +74,7 @@ public sealed class NonceSourceTests
     public void EachThreadHasItsOwnPool()
     {
         NonceSource mine = NonceSource.Current;
-        NonceSource other = OnNewThread(() => NonceSource.Current);
+        NonceSource other = TestThread.Run(() => NonceSource.Current);
 
         Assert.Same(mine, NonceSource.Current);
         Assert.NotSame(mine, other);
@@ -108,7 +83,7 @@ public sealed class NonceSourceTests
     [Fact]
     public void FillLongerThanHalfThePoolComesStraightFromTheCsprngAndLeavesThePoolAlone()
     {
-        (int refills, bool allZero) = OnNewThread(() =>
+        (int refills, bool allZero) = TestThread.Run(() =>
         {
             NonceSource source = NonceSource.Current;
             byte[] big = new byte[(NonceSource.PoolSize / 2) + 1];
@@ -123,7 +98,7 @@ public sealed class NonceSourceTests
     [Fact]
     public void DrawingNoncesAllocatesNothingPerCall()
     {
-        OnNewThread(() =>
+        TestThread.Run(() =>
         {
             NonceSource source = NonceSource.Current;
             byte[] nonce = new byte[16];
