@@ -7,6 +7,52 @@ using Tempus.Protocol;
 namespace Tempus.Benchmarks;
 
 /// <summary>
+/// The NTS server's AEAD work on one message: 200 bytes of associated data (header, unique id, cookie) and 100 of
+/// plaintext (encrypted cookies), sealed, opened and re-keyed. The subclasses choose the implementation.
+/// </summary>
+public abstract class NtsMessageBenchmarks
+{
+    private protected readonly byte[] _associatedData = new byte[200];
+    private protected readonly byte[] _plaintext = new byte[100];
+    private protected readonly byte[] _sealed = new byte[116];
+    private protected readonly byte[] _opened = new byte[100];
+    private protected byte[] _nonce = [];
+    private protected byte[] _key = [];
+    private NtsAead _aead = null!;
+
+    [GlobalCleanup]
+    public void Cleanup() => _aead.Dispose();
+
+    /// <summary>A response: seal 100 bytes under 200 bytes of associated data.</summary>
+    [Benchmark]
+    public void Seal() => _aead.Seal(_nonce, _associatedData, _plaintext, _sealed);
+
+    /// <summary>A request: authenticate and decrypt the same.</summary>
+    [Benchmark]
+    public bool Open() => _aead.TryOpen(_nonce, _associatedData, _sealed, _opened);
+
+    /// <summary>Re-keying for the C2S or S2C key taken out of a cookie.</summary>
+    [Benchmark]
+    public void SetKey() => _aead.SetKey(_key);
+
+    /// <summary>Fills the message and a key for <paramref name="algorithm"/> from a fixed seed, makes the instance and a nonce.</summary>
+    private protected T Prepare<T>(NtsAeadAlgorithm algorithm, Func<byte[], T> create)
+        where T : NtsAead
+    {
+        var random = new Random(8915);
+        random.NextBytes(_associatedData);
+        random.NextBytes(_plaintext);
+        _key = new byte[NtsAead.GetKeyLength(algorithm)];
+        random.NextBytes(_key);
+        T aead = create(_key);
+        _aead = aead;
+        _nonce = new byte[aead.NonceLength];
+        random.NextBytes(_nonce);
+        return aead;
+    }
+}
+
+/// <summary>
 /// The NTS server's AEAD work per request, on a typical message: 200 bytes of associated data (header,
 /// unique id, cookie) and 100 bytes of plaintext (encrypted cookies). Compares the shipped implementations
 /// with the alternatives they were chosen over: OpenSSL's EVP AES-SIV, and POLYVAL without PCLMULQDQ.
@@ -14,15 +60,8 @@ namespace Tempus.Benchmarks;
 /// </summary>
 /// <remarks>dotnet run -c Release --project bench/Tempus.Benchmarks -- --filter '*AeadBenchmarks*'</remarks>
 [MemoryDiagnoser]
-public class AeadBenchmarks
+public class AeadBenchmarks : NtsMessageBenchmarks
 {
-    private readonly byte[] _associatedData = new byte[200];
-    private readonly byte[] _plaintext = new byte[100];
-    private readonly byte[] _sealed = new byte[116];
-    private readonly byte[] _opened = new byte[100];
-    private byte[] _nonce = [];
-    private byte[] _key = [];
-    private NtsAead _aead = null!;
 
     /// <summary>The implementation measured.</summary>
     public enum Implementation
@@ -53,9 +92,6 @@ public class AeadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(8915);
-        random.NextBytes(_associatedData);
-        random.NextBytes(_plaintext);
         (NtsAeadAlgorithm algorithm, Func<byte[], NtsAead> create) = Contender switch
         {
             Implementation.AesSiv256 => (NtsAeadAlgorithm.AesSivCmac256, (Func<byte[], NtsAead>)(k => new AesSiv(NtsAeadAlgorithm.AesSivCmac256, k))),
@@ -66,37 +102,18 @@ public class AeadBenchmarks
             _ => (NtsAeadAlgorithm.Aes128GcmSiv, k => new AesGcmSiv(k, hardwarePolyval: false)),
         };
 
-        _key = new byte[NtsAead.GetKeyLength(algorithm)];
-        random.NextBytes(_key);
-        _aead = create(_key);
-        _nonce = new byte[_aead.NonceLength];
-        random.NextBytes(_nonce);
-        _aead.Seal(_nonce, _associatedData, _plaintext, _sealed);
+        NtsAead aead = Prepare(algorithm, create);
+        aead.Seal(_nonce, _associatedData, _plaintext, _sealed);
 
         // The contenders must compute the same thing: check against the factory's instance.
         using NtsAead reference = NtsAead.Create(algorithm, _key);
         byte[] expected = new byte[_sealed.Length];
         reference.Seal(_nonce, _associatedData, _plaintext, expected);
-        if (!expected.AsSpan().SequenceEqual(_sealed) || !_aead.TryOpen(_nonce, _associatedData, _sealed, _opened))
+        if (!expected.AsSpan().SequenceEqual(_sealed) || !aead.TryOpen(_nonce, _associatedData, _sealed, _opened))
         {
             throw new InvalidOperationException($"{Contender} disagrees with NtsAead.Create({algorithm})");
         }
     }
-
-    [GlobalCleanup]
-    public void Cleanup() => _aead.Dispose();
-
-    /// <summary>A response: seal 100 bytes under 200 bytes of associated data.</summary>
-    [Benchmark]
-    public void Seal() => _aead.Seal(_nonce, _associatedData, _plaintext, _sealed);
-
-    /// <summary>A request: authenticate and decrypt the same.</summary>
-    [Benchmark]
-    public bool Open() => _aead.TryOpen(_nonce, _associatedData, _sealed, _opened);
-
-    /// <summary>Re-keying for the C2S or S2C key taken out of a cookie.</summary>
-    [Benchmark]
-    public void SetKey() => _aead.SetKey(_key);
 }
 
 /// <summary>
@@ -107,15 +124,9 @@ public class AeadBenchmarks
 /// <remarks>dotnet run -c Release --project bench/Tempus.Benchmarks -- --filter '*AesSivPathBenchmarks*' --job short</remarks>
 [MemoryDiagnoser]
 [MinColumn]
-public class AesSivPathBenchmarks
+public class AesSivPathBenchmarks : NtsMessageBenchmarks
 {
-    private readonly byte[] _associatedData = new byte[200];
-    private readonly byte[] _plaintext = new byte[100];
-    private readonly byte[] _sealed = new byte[116];
-    private readonly byte[] _opened = new byte[100];
-    private readonly byte[] _nonce = new byte[16];
-    private byte[] _key = [];
-    private AesSiv _aead = null!;
+    private AesSiv _siv = null!;
 
     /// <summary>The NTS AEAD id: 15 (AES-SIV-CMAC-256) or 17 (AES-SIV-CMAC-512).</summary>
     [Params(15, 17)]
@@ -128,15 +139,9 @@ public class AesSivPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(8915);
-        random.NextBytes(_associatedData);
-        random.NextBytes(_plaintext);
-        random.NextBytes(_nonce);
         var algorithm = (NtsAeadAlgorithm)Aead;
-        _key = new byte[NtsAead.GetKeyLength(algorithm)];
-        random.NextBytes(_key);
-        _aead = new AesSiv(algorithm, _key, Intrinsics);
-        if (_aead.UsesIntrinsics != Intrinsics)
+        _siv = Prepare(algorithm, key => new AesSiv(algorithm, key, Intrinsics));
+        if (_siv.UsesIntrinsics != Intrinsics)
         {
             throw new InvalidOperationException("this CPU has no AES-NI: the comparison would measure OpenSSL twice");
         }
@@ -145,40 +150,25 @@ public class AesSivPathBenchmarks
         using var other = new AesSiv(algorithm, _key, !Intrinsics);
         byte[] expected = new byte[_sealed.Length];
         other.Seal(_nonce, _associatedData, _plaintext, expected);
-        _aead.Seal(_nonce, _associatedData, _plaintext, _sealed);
-        if (!expected.AsSpan().SequenceEqual(_sealed) || !_aead.TryOpen(_nonce, _associatedData, _sealed, _opened))
+        _siv.Seal(_nonce, _associatedData, _plaintext, _sealed);
+        if (!expected.AsSpan().SequenceEqual(_sealed) || !_siv.TryOpen(_nonce, _associatedData, _sealed, _opened))
         {
             throw new InvalidOperationException($"AEAD {Aead}: the AES-NI and OpenSSL paths disagree");
         }
     }
 
-    [GlobalCleanup]
-    public void Cleanup() => _aead.Dispose();
-
-    /// <summary>A response: seal 100 bytes under 200 bytes of associated data.</summary>
-    [Benchmark]
-    public void Seal() => _aead.Seal(_nonce, _associatedData, _plaintext, _sealed);
-
-    /// <summary>A request: authenticate and decrypt the same.</summary>
-    [Benchmark]
-    public bool Open() => _aead.TryOpen(_nonce, _associatedData, _sealed, _opened);
-
-    /// <summary>Re-keying for the C2S or S2C key taken out of a cookie.</summary>
-    [Benchmark]
-    public void SetKey() => _aead.SetKey(_key);
-
     /// <summary>One S2V CMAC over the 200 bytes of associated data: 13 chained AES blocks.</summary>
     [Benchmark]
-    public void Cmac200() => _aead.ComputeCmac(_associatedData, _opened);
+    public void Cmac200() => _siv.ComputeCmac(_associatedData, _opened);
 
     /// <summary>The whole AEAD part of one NTS request: re-key (C2S), open, re-key (S2C), seal.</summary>
     [Benchmark]
     public void Request()
     {
-        _aead.SetKey(_key);
-        _ = _aead.TryOpen(_nonce, _associatedData, _sealed, _opened);
-        _aead.SetKey(_key);
-        _aead.Seal(_nonce, _associatedData, _opened, _sealed);
+        _siv.SetKey(_key);
+        _ = _siv.TryOpen(_nonce, _associatedData, _sealed, _opened);
+        _siv.SetKey(_key);
+        _siv.Seal(_nonce, _associatedData, _opened, _sealed);
     }
 }
 
