@@ -401,7 +401,7 @@ public sealed class NtpServerEngine
             ReferenceId = KissCode.Ntsn,
             OriginTimestamp = request.TransmitTimestamp,
             ReceiveTimestamp = receiveTime,
-            TransmitTimestamp = _clock.NtpNow,
+            TransmitTimestamp = TransmitTime(receiveTime),
         };
         header.TryWrite(response, out int length);
         NtsPacketWriter.TryWriteUniqueIdentifier(response[length..], uniqueIdentifier, out int written);
@@ -460,9 +460,18 @@ public sealed class NtpServerEngine
         };
 
         // The transmit timestamp is read last, just before the bytes are complete, to keep T3 as late as possible.
-        header.TransmitTimestamp = _clock.NtpNow;
+        header.TransmitTimestamp = TransmitTime(receiveTime);
         header.TryWrite(response, out int written);
         return written;
+    }
+
+    // T3, never before T2. T2 is the kernel's stamp from the CPU that took the packet in, T3 a clock read on the
+    // worker's CPU; on a virtual machine whose vCPUs' TSCs sit a few microseconds apart the read can come out before
+    // the stamp, and clients reject a reply that left before it arrived (RFC 5905's sanity checks, chrony's test 3).
+    private NtpTimestamp TransmitTime(NtpTimestamp receiveTime)
+    {
+        NtpTimestamp now = _clock.NtpNow;
+        return now - receiveTime < 0 ? receiveTime : now;
     }
 
     // Per worker thread: one AEAD instance per algorithm, re-keyed for each request's C2S and S2C keys, and a

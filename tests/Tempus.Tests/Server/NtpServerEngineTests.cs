@@ -104,6 +104,29 @@ public sealed class NtpServerEngineTests : IDisposable
     }
 
     [Fact]
+    public void TheTransmitTimestampIsNeverBeforeTheReceiveTimestamp()
+    {
+        // The kernel stamped the request on another CPU whose clock reads 3 µs ahead of the worker's.
+        _clock.Step = 0;
+        NtpServerEngine engine = CreateEngine();
+        byte[] response = new byte[NtpServerEngine.MaxResponseSize];
+        NtpTimestamp receive = NtpTimestamp.FromDateTime(s_start) + NtpTimestamp.SecondsToFixed(3e-6);
+
+        int length = engine.Process(Request(), s_loopback, receive, response, out ServerOutcome outcome);
+
+        Assert.Equal(ServerOutcome.Responded, outcome);
+        Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(response.AsSpan(0, length), out NtpPacketHeader h));
+        Assert.Equal(receive, h.ReceiveTimestamp);
+        Assert.Equal(receive, h.TransmitTimestamp);
+
+        // Once the worker's clock has passed the stamp, T3 is the clock again.
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        length = engine.Process(Request(), s_loopback, receive, response, out _);
+        Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(response.AsSpan(0, length), out h));
+        Assert.Equal(_clock.NtpNow, h.TransmitTimestamp);
+    }
+
+    [Fact]
     public void UnsynchronizedServerSaysSoWithLeapThreeAndStratumSixteen()
     {
         NtpServerEngine engine = CreateEngine(localStratum: null);
