@@ -526,8 +526,8 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     public Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken) =>
         Task.FromResult(_serverEngine?.GetServerStats(_keServer?.Counters) ?? new ServerStatsReport());
 
-    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken) =>
-        Task.FromResult(_clientLog?.Snapshot(ntsKe, MaxClientsReported) ?? []);
+    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(ClientQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult(_clientLog?.Snapshot(query.NtsKe, MaxClientsReported, query.MinPackets, query.Reset) ?? []);
 
     public Task MakeStepAsync(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tempus.Control;
 
@@ -72,7 +73,15 @@ internal sealed class KnownReportsHandler : IControlHandler
 
     public Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken) => Task.FromResult(KnownReports.ServerStats);
 
-    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken) => Task.FromResult(KnownReports.Clients);
+    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(ClientQuery query, CancellationToken cancellationToken)
+    {
+        if (query.Reset)
+        {
+            Record(string.Create(CultureInfo.InvariantCulture, $"clients -r -p {query.MinPackets}{(query.NtsKe ? " -k" : "")}"));
+        }
+
+        return Task.FromResult(KnownReports.Clients);
+    }
 
     public Task MakeStepAsync(CancellationToken cancellationToken)
     {

@@ -115,6 +115,32 @@ public sealed class TempusctlControlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClientsResetAsChronycMinusRIsAChangingCommand()
+    {
+        Result user = await RunAsUserAsync(Nobody, Nobody, "--socket", _fixture.SocketPath, "clients", "-r");
+        Assert.Equal(ExitCodes.NotPermitted, user.ExitCode);
+        Assert.Contains("'clients -r' changes the daemon's state", user.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_fixture.Handler.Actions);
+
+        // Listing stays open to the group; root may reset, with -p and -k passed through.
+        Result list = await RunAsUserAsync(Nobody, Nobody, "--socket", _fixture.SocketPath, "clients", "-p", "3");
+        Tempusctl.Result reset = await Tempusctl.RunAsync("--socket", _fixture.SocketPath, "clients", "-k", "-p", "3", "-r");
+        Assert.Equal(0, list.ExitCode);
+        Assert.Equal(0, reset.ExitCode);
+        Assert.Equal(ControlViews.Clients(KnownReports.Clients, ntsKe: true, csv: false), reset.Stdout);
+        Assert.Equal(["clients -r -p 3 -k"], _fixture.Handler.Actions);
+    }
+
+    [Fact]
+    public async Task ClientsWithANegativePacketCountIsAUsageError()
+    {
+        Tempusctl.Result result = await Tempusctl.RunAsync("--socket", _fixture.SocketPath, "clients", "-p", "-1");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("-p: -1 is negative", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UserOutsideTheSocketsGroupIsToldWhichGroupToJoin()
     {
         Result result = await RunAsUserAsync(Nobody, 12345, "--socket", _fixture.SocketPath, "tracking");

@@ -122,7 +122,17 @@ public sealed class ControlClient
     /// <param name="ntsKe">Whether the NTS-KE columns are wanted.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     public async Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken = default) =>
-        await RequestAsync(ControlCommands.Clients, new ControlRequestArgs { NtsKe = ntsKe }, ControlJsonContext.Default.ClientReportArray, cancellationToken).ConfigureAwait(false);
+        await GetClientsAsync(new ClientQuery(ntsKe), cancellationToken).ConfigureAwait(false);
+
+    /// <summary><c>clients [-k] [-p N] [-r]</c>; resetting needs root or the daemon's user.</summary>
+    /// <param name="query">Which side, which clients, and whether to zero their counters.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public async Task<IReadOnlyList<ClientReport>> GetClientsAsync(ClientQuery query, CancellationToken cancellationToken = default) =>
+        await RequestAsync(
+            ControlCommands.Clients,
+            new ControlRequestArgs { NtsKe = query.NtsKe, MinPackets = query.MinPackets, Reset = query.Reset },
+            ControlJsonContext.Default.ClientReportArray,
+            cancellationToken).ConfigureAwait(false);
 
     /// <summary><c>makestep</c>.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>

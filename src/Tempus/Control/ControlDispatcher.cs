@@ -53,20 +53,21 @@ internal sealed partial class ControlDispatcher
             return (ControlResponse.Failure(ControlErrorCodes.Invalid, $"unknown control command '{Printable(command)}'"), true);
         }
 
-        if (!ControlAuthorization.IsAllowed(command, peer.UserId, _daemonUid))
+        string what = command == ControlCommands.Clients && request.Args?.Reset == true ? "clients -r" : command;
+        if (!ControlAuthorization.IsAllowed(command, request.Args, peer.UserId, _daemonUid))
         {
-            LogNotAuthorised(_logger, command, peer.UserId, peer.ProcessId);
+            LogNotAuthorised(_logger, what, peer.UserId, peer.ProcessId);
             return (ControlResponse.Failure(
                 ControlErrorCodes.NotAuthorised,
-                $"'{command}' changes the daemon's state: only root or the daemon's user (uid {_daemonUid.ToString(CultureInfo.InvariantCulture)}) may run it, not uid {peer.UserId.ToString(CultureInfo.InvariantCulture)}"), false);
+                $"'{what}' changes the daemon's state: only root or the daemon's user (uid {_daemonUid.ToString(CultureInfo.InvariantCulture)}) may run it, not uid {peer.UserId.ToString(CultureInfo.InvariantCulture)}"), false);
         }
 
         try
         {
             JsonElement data = await RunAsync(command, request.Args ?? new ControlRequestArgs(), cancellationToken).ConfigureAwait(false);
-            if (ControlProtocol.IsPrivileged(command))
+            if (ControlProtocol.IsPrivileged(command, request.Args))
             {
-                LogCommandRun(_logger, command, peer.UserId, peer.ProcessId);
+                LogCommandRun(_logger, what, peer.UserId, peer.ProcessId);
             }
 
             return (new ControlResponse { Data = data }, false);
@@ -103,7 +104,13 @@ internal sealed partial class ControlDispatcher
                 (long received, long dropped) = _commandCounters();
                 return JsonSerializer.SerializeToElement(stats with { CommandPacketsReceived = received, CommandPacketsDropped = dropped }, json.ServerStatsReport);
             case ControlCommands.Clients:
-                return JsonSerializer.SerializeToElement([.. await _handler.GetClientsAsync(args.NtsKe, cancellationToken).ConfigureAwait(false)], json.ClientReportArray);
+                if (args.MinPackets < 0)
+                {
+                    throw new ControlCommandException(ControlErrorCodes.Invalid, $"clients: minPackets {args.MinPackets.ToString(CultureInfo.InvariantCulture)} is negative");
+                }
+
+                var query = new ClientQuery(args.NtsKe, Math.Max(1, args.MinPackets), args.Reset);
+                return JsonSerializer.SerializeToElement([.. await _handler.GetClientsAsync(query, cancellationToken).ConfigureAwait(false)], json.ClientReportArray);
             case ControlCommands.MakeStep:
                 await _handler.MakeStepAsync(cancellationToken).ConfigureAwait(false);
                 return Action(0);

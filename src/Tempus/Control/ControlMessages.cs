@@ -29,6 +29,14 @@ public sealed record ControlRequestArgs
     /// <summary><c>clients</c>: report NTS-KE columns instead of command columns.</summary>
     [JsonPropertyName("ntsKe")]
     public bool NtsKe { get; init; }
+
+    /// <summary><c>clients -p</c>: report only clients with at least this many requests (NTS-KE connections with <see cref="NtsKe"/>); 0 or 1 reports every client.</summary>
+    [JsonPropertyName("minPackets")]
+    public long MinPackets { get; init; }
+
+    /// <summary><c>clients -r</c>: zero the reported clients' counters after reporting them (privileged).</summary>
+    [JsonPropertyName("reset")]
+    public bool Reset { get; init; }
 }
 
 /// <summary>One response of the control protocol.</summary>

@@ -31,6 +31,13 @@ public static class ControlProtocol
         _ => false,
     };
 
+    /// <summary>
+    /// Whether this request changes the daemon's state: a changing command, or <c>clients</c> with
+    /// <see cref="ControlRequestArgs.Reset"/> (it zeroes the client counters, as chronyc's <c>clients -r</c>).
+    /// </summary>
+    public static bool IsPrivileged(string command, ControlRequestArgs? args) =>
+        IsPrivileged(command) || (command == ControlCommands.Clients && args?.Reset == true);
+
     /// <summary>Whether <paramref name="command"/> is one this protocol version defines.</summary>
     public static bool IsKnown(string command) => command switch
     {
@@ -55,7 +62,7 @@ public static class ControlCommands
     /// <summary>Returns a <see cref="ServerStatsReport"/>.</summary>
     public const string ServerStats = "serverstats";
 
-    /// <summary>Returns every <see cref="ClientReport"/>; args <c>ntsKe</c>.</summary>
+    /// <summary>Returns every <see cref="ClientReport"/>; args <c>ntsKe</c>, <c>minPackets</c>, <c>reset</c> (privileged).</summary>
     public const string Clients = "clients";
 
     /// <summary>Step the clock by the remaining correction now (privileged).</summary>

@@ -30,9 +30,9 @@ public interface IControlHandler
     Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken);
 
     /// <summary>The NTP server's client table (<c>clients</c>).</summary>
-    /// <param name="ntsKe">True for <c>clients -k</c>: the NTS-KE columns are wanted.</param>
+    /// <param name="query">Which side (<c>-k</c>), which clients (<c>-p</c>), and whether to zero their counters (<c>-r</c>, already authorized).</param>
     /// <param name="cancellationToken">The request timeout.</param>
-    Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ClientReport>> GetClientsAsync(ClientQuery query, CancellationToken cancellationToken);
 
     /// <summary>Step the clock by the whole remaining correction now (<c>makestep</c>).</summary>
     /// <param name="cancellationToken">The request timeout.</param>
@@ -98,3 +98,9 @@ public sealed class ControlCommandException : Exception
     /// <summary>One of <see cref="ControlErrorCodes"/>.</summary>
     public string Code { get; }
 }
+
+/// <summary>What <c>clients</c> asks for.</summary>
+/// <param name="NtsKe">True for <c>clients -k</c>: clients with NTS-KE connections, with the NTS-KE columns.</param>
+/// <param name="MinPackets">Least requests (connections with <paramref name="NtsKe"/>) a client needs to be listed, at least 1 (<c>-p</c>).</param>
+/// <param name="Reset">Zero the listed clients' request and drop counters after reading them (<c>-r</c>).</param>
+public readonly record struct ClientQuery(bool NtsKe, long MinPackets = 1, bool Reset = false);

@@ -46,6 +46,13 @@ public static class ControlAuthorization
     /// <param name="command">The command name.</param>
     /// <param name="peerUid">The peer's uid from <c>SO_PEERCRED</c>.</param>
     /// <param name="daemonUid">The daemon's effective uid.</param>
-    public static bool IsAllowed(string command, uint peerUid, uint daemonUid) =>
-        !ControlProtocol.IsPrivileged(command) || peerUid == 0 || peerUid == daemonUid;
+    public static bool IsAllowed(string command, uint peerUid, uint daemonUid) => IsAllowed(command, null, peerUid, daemonUid);
+
+    /// <summary><see cref="IsAllowed(string, uint, uint)"/> for a request whose arguments can make it a changing one (<c>clients -r</c>).</summary>
+    /// <param name="command">The command name.</param>
+    /// <param name="args">The request's arguments, or null.</param>
+    /// <param name="peerUid">The peer's uid from <c>SO_PEERCRED</c>.</param>
+    /// <param name="daemonUid">The daemon's effective uid.</param>
+    public static bool IsAllowed(string command, ControlRequestArgs? args, uint peerUid, uint daemonUid) =>
+        !ControlProtocol.IsPrivileged(command, args) || peerUid == 0 || peerUid == daemonUid;
 }

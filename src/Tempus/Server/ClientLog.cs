@@ -156,18 +156,32 @@ public sealed class ClientLog
     /// The rows of <c>tempusctl clients</c>: clients with NTP requests (or with NTS-KE connections when
     /// <paramref name="ntsKe"/>), most recently seen first, at most <paramref name="max"/>.
     /// </summary>
-    public IReadOnlyList<ClientReport> Snapshot(bool ntsKe, int max)
+    public IReadOnlyList<ClientReport> Snapshot(bool ntsKe, int max) => Snapshot(ntsKe, max, minHits: 1, reset: false);
+
+    /// <summary>
+    /// The rows of <c>tempusctl clients [-p N] [-r]</c> (chronyc's <c>clients -p -r</c>): clients with at least
+    /// <paramref name="minHits"/> NTP requests (NTS-KE connections when <paramref name="ntsKe"/>), most recently
+    /// seen first, at most <paramref name="max"/>. With <paramref name="reset"/>, the request and drop counters of
+    /// every such client go back to zero in the same pass, so nothing counted between the report and the reset is
+    /// lost; the server's totals (<c>serverstats</c>), the rate-limit state and the last-seen times are kept.
+    /// </summary>
+    /// <param name="ntsKe">Report the NTS-KE side.</param>
+    /// <param name="max">Most rows returned (the newest).</param>
+    /// <param name="minHits">Least requests (or connections) a client needs to be reported; at least 1.</param>
+    /// <param name="reset">Zero the reported clients' request and drop counters.</param>
+    public IReadOnlyList<ClientReport> Snapshot(bool ntsKe, int max, long minHits, bool reset)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(max);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minHits, 1);
         NtpTimestamp now = _clock.NtpNow;
         var rows = new List<(long Age, ClientReport Row)>();
         foreach (Stripe stripe in _stripes)
         {
             lock (stripe.Lock)
             {
-                foreach (ref readonly Record r in stripe.Records.AsSpan())
+                foreach (ref Record r in stripe.Records.AsSpan())
                 {
-                    if ((r.Flags & FlagUsed) == 0 || (ntsKe ? r.NtsKeHits : r.NtpHits) == 0)
+                    if ((r.Flags & FlagUsed) == 0 || (ntsKe ? r.NtsKeHits : r.NtpHits) < minHits)
                     {
                         continue;
                     }
@@ -185,6 +199,13 @@ public sealed class ClientLog
                         NtsKeInterval = ReportInterval(r.NtsKeRate),
                         NtsKeLastAgo = r.LastNtsKe == 0 ? -1 : NtpTimestamp.FixedToSeconds(AgeFixed(now, r.LastNtsKe)),
                     }));
+                    if (reset)
+                    {
+                        r.NtpHits = 0;
+                        r.NtpDrops = 0;
+                        r.NtsKeHits = 0;
+                        r.NtsKeDrops = 0;
+                    }
                 }
             }
         }

@@ -47,8 +47,13 @@ internal sealed class FakeControlHandler : IControlHandler
     public Task<ServerStatsReport> GetServerStatsAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new ServerStatsReport { NtpPacketsReceived = 10, NtpPacketsDropped = 1, CommandPacketsReceived = 999 });
 
-    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(bool ntsKe, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ClientReport>>([new ClientReport { Address = "192.0.2.9", NtpRequests = 5, NtsKeRequests = ntsKe ? 3 : 0 }]);
+    public ClientQuery? LastClientQuery { get; private set; }
+
+    public Task<IReadOnlyList<ClientReport>> GetClientsAsync(ClientQuery query, CancellationToken cancellationToken)
+    {
+        LastClientQuery = query;
+        return Task.FromResult<IReadOnlyList<ClientReport>>([new ClientReport { Address = "192.0.2.9", NtpRequests = 5, NtsKeRequests = query.NtsKe ? 3 : 0 }]);
+    }
 
     public async Task MakeStepAsync(CancellationToken cancellationToken)
     {
