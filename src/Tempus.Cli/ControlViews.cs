@@ -278,7 +278,7 @@ internal static class ControlViews
                 s.SourceRootDelay, s.SourceRootDispersion, s.SourceReferenceId, s.Stratum <= 1 ? RefIdText(s.SourceReferenceId) : "",
                 FromUnixNs(s.SourceReferenceTimeUnixNs), s.MeasuredOffset, s.PeerDelay, s.PeerDispersion, s.ResponseTime,
                 tests.ElementAtOrDefault(0) ?? "000", tests.ElementAtOrDefault(1) ?? "000", tests.ElementAtOrDefault(2) ?? "0000",
-                false, s.LastResponseAuthenticated, 'D', s.KernelRxTimestamp ? 'K' : 'D', s.TotalTx, s.TotalRx, s.TotalValidRx);
+                false, s.LastResponseAuthenticated, s.KernelTxTimestamp ? 'K' : 'D', s.KernelRxTimestamp ? 'K' : 'D', s.TotalTx, s.TotalRx, s.TotalValidRx);
         }
 
         return r.ToString();

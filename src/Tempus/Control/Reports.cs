@@ -258,6 +258,9 @@ public sealed record SourceReport
     /// <summary>Whether T4 came from the kernel (SO_TIMESTAMPNS).</summary>
     public bool KernelRxTimestamp { get; init; }
 
+    /// <summary>Whether T1 came from the kernel (SO_TIMESTAMPING software transmit timestamp).</summary>
+    public bool KernelTxTimestamp { get; init; }
+
     /// <summary>Requests sent.</summary>
     public long TotalTx { get; init; }
 

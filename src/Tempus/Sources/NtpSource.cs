@@ -47,6 +47,15 @@ public sealed partial class NtpSource : IMeasuredSource
     /// <summary>Requests sent at the start with <c>iburst</c>.</summary>
     public const int BurstRequests = 4;
 
+    /// <summary>
+    /// How far a kernel transmit timestamp may precede the T1 read before the send, ns: the two clocks are mapped onto
+    /// each other by reads a few microseconds apart, so a stamp slightly before is still the request's.
+    /// </summary>
+    public const long MaxTransmitTimestampLeadNs = 1_000_000;
+
+    /// <summary>How long after the T1 read before the send a kernel transmit timestamp may come, ns (chrony: 1 s).</summary>
+    public const long MaxTransmitTimestampLagNs = 1_000_000_000;
+
     /// <summary>Seconds between the requests of a burst.</summary>
     public const int BurstIntervalSeconds = 2;
 
@@ -79,6 +88,7 @@ public sealed partial class NtpSource : IMeasuredSource
     private NtpTimestamp _transmit;
     private NtpTimestamp _t1;
     private long _txLocalNs;
+    private bool _kernelTransmitTimestamp;
     private byte _requestVersion;
 
     // Polling.
@@ -191,8 +201,15 @@ public sealed partial class NtpSource : IMeasuredSource
     /// <summary>Local Unix nanoseconds when the next request is due (also while one is outstanding: the one after).</summary>
     public long NextPollNs { get; private set; }
 
+    /// <summary>Whether the last authentic response's T1 was the kernel's transmit timestamp (<see cref="SetKernelTransmitTime"/>).</summary>
+    public bool LastKernelTransmitTimestamp { get; private set; }
+
     /// <summary>Whether a request is outstanding.</summary>
+    /// <remarks>See also <see cref="AwaitingResponseHasKernelTransmitTime"/>.</remarks>
     public bool AwaitingResponse { get; private set; }
+
+    /// <summary>Whether the outstanding request's T1 is already the kernel's transmit timestamp.</summary>
+    public bool AwaitingResponseHasKernelTransmitTime => AwaitingResponse && _kernelTransmitTimestamp;
 
     /// <summary>When the outstanding request times out (local Unix ns); meaningful while <see cref="AwaitingResponse"/>.</summary>
     public long ResponseDeadlineNs => _txLocalNs + (long)ResponseTimeout.TotalNanoseconds;
@@ -318,6 +335,7 @@ public sealed partial class NtpSource : IMeasuredSource
         _transmit = transmit;
         _t1 = NtpTimestamp.FromUnixTimeNanoseconds(localNowNs);
         _txLocalNs = localNowNs;
+        _kernelTransmitTimestamp = false;
         AwaitingResponse = true;
         TotalTx++;
         if (InBurst)
@@ -327,6 +345,30 @@ public sealed partial class NtpSource : IMeasuredSource
 
         NextPollNs = localNowNs + IntervalNs;
         return length;
+    }
+
+    /// <summary>
+    /// Replaces the outstanding request's T1, read just before the send, with when the datagram actually left (the
+    /// kernel's transmit timestamp, on the local clock). Time spent between the two (building the request, the send
+    /// call, preemption) lies on the request's side of the path only, so left in T1 half of it becomes offset. A
+    /// timestamp more than <see cref="MaxTransmitTimestampLeadNs"/> before the read T1 or more than
+    /// <see cref="MaxTransmitTimestampLagNs"/> after it is not the request's and is ignored, as is one when no request is
+    /// outstanding.
+    /// </summary>
+    /// <param name="localNs">When the request left, Unix ns on the local clock.</param>
+    /// <returns>Whether T1 is now the kernel's.</returns>
+    public bool SetKernelTransmitTime(long localNs)
+    {
+        long lag = localNs - _txLocalNs;
+        if (!AwaitingResponse || lag < -MaxTransmitTimestampLeadNs || lag > MaxTransmitTimestampLagNs)
+        {
+            return false;
+        }
+
+        _txLocalNs = localNs;
+        _t1 = NtpTimestamp.FromUnixTimeNanoseconds(localNs);
+        _kernelTransmitTimestamp = true;
+        return true;
     }
 
     /// <summary>
@@ -370,6 +412,7 @@ public sealed partial class NtpSource : IMeasuredSource
         _haveHeader = true;
         _lastAuthenticated = Authenticator.Kind != SourceAuthentication.None;
         _lastKernelTimestamp = kernelTimestamp;
+        LastKernelTransmitTimestamp = _kernelTransmitTimestamp;
         _lastResponseTime = NtpTimestamp.FixedToSeconds(header.TransmitTimestamp - header.ReceiveTimestamp);
 
         if (header.IsKissOfDeath)
@@ -668,6 +711,7 @@ public sealed partial class NtpSource : IMeasuredSource
             NtpTests = FormatTests(_ntpTests),
             LastResponseAuthenticated = _haveHeader && _lastAuthenticated,
             KernelRxTimestamp = _haveHeader && _lastKernelTimestamp,
+            KernelTxTimestamp = _haveHeader && LastKernelTransmitTimestamp,
             TotalTx = TotalTx,
             TotalRx = TotalRx,
             TotalValidRx = TotalValidRx,

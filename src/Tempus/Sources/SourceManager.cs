@@ -846,6 +846,10 @@ public sealed partial class SourceManager : IAsyncDisposable
                 try
                 {
                     socket.Send(slot.Transmit.AsSpan(0, length));
+                    if (socket.TryTakeTransmitTimestamp(out long sentNs))
+                    {
+                        source.SetKernelTransmitTime(sentNs);
+                    }
                 }
                 catch (SocketException e)
                 {
@@ -873,6 +877,13 @@ public sealed partial class SourceManager : IAsyncDisposable
                 ReceivedDatagram datagram = await socket.ReceiveAsync(slot.Receive, timeout.Token).ConfigureAwait(false);
                 lock (_syncRoot)
                 {
+                    // A device that sends after the send call returned stamps the request late: its stamp may be
+                    // queued only now (on loopback and most drivers it was there right after the send).
+                    if (!source.AwaitingResponseHasKernelTransmitTime && socket.TryTakeTransmitTimestamp(out long sentNs))
+                    {
+                        source.SetKernelTransmitTime(sentNs);
+                    }
+
                     SourceResponseOutcome outcome = source.ProcessResponse(slot.Receive.AsSpan(0, datagram.Length), datagram.T4, _clock.UnixNanoseconds, datagram.KernelTimestamp);
                     if (outcome == SourceResponseOutcome.Accepted)
                     {

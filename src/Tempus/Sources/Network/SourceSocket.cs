@@ -16,19 +16,27 @@ internal readonly record struct ReceivedDatagram(int Length, NtpTimestamp T4, bo
 /// The UDP socket of one source: bound to an ephemeral port and connected to the server, so the kernel drops
 /// datagrams from any other address or port and reports ICMP errors (port unreachable) on the next receive.
 /// T4 comes from the kernel's receive timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME) moved onto the local clock, so it
-/// excludes the time this process takes to wake up and run the continuation.
+/// excludes the time this process takes to wake up and run the continuation. T1 likewise comes from the kernel's
+/// software transmit timestamp (SO_TIMESTAMPING, read back from the error queue, as chrony does), so it excludes the
+/// time between reading the clock and the datagram leaving: building the request, the send call, and any preemption
+/// in between, which on a loaded machine is tens to hundreds of microseconds, all of it on the request's side, so
+/// half of it would be offset.
 /// </summary>
 internal sealed class SourceSocket : IDisposable
 {
     private readonly Socket _socket;
     private readonly ISystemClock _clock;
 
-    private SourceSocket(Socket socket, IPEndPoint remote, ISystemClock clock, bool kernelTimestamps)
+    // Datagrams sent since transmit timestamps were turned on: SOF_TIMESTAMPING_OPT_ID numbers them from 0.
+    private uint _sent;
+
+    private SourceSocket(Socket socket, IPEndPoint remote, ISystemClock clock, bool kernelTimestamps, bool kernelTransmitTimestamps)
     {
         _socket = socket;
         _clock = clock;
         Remote = remote;
         KernelTimestamps = kernelTimestamps;
+        KernelTransmitTimestamps = kernelTransmitTimestamps;
         Local = (IPEndPoint)socket.LocalEndPoint!;
     }
 
@@ -40,6 +48,9 @@ internal sealed class SourceSocket : IDisposable
 
     /// <summary>Whether the kernel stamps received datagrams.</summary>
     public bool KernelTimestamps { get; }
+
+    /// <summary>Whether the kernel stamps sent datagrams (see <see cref="TryTakeTransmitTimestamp"/>).</summary>
+    public bool KernelTransmitTimestamps { get; }
 
     /// <summary>Opens a socket connected to <paramref name="remote"/> (no packet is sent by connecting UDP).</summary>
     /// <exception cref="SocketException">No socket of that family, or no route to the address.</exception>
@@ -53,7 +64,8 @@ internal sealed class SourceSocket : IDisposable
 
             // On before the first request leaves, so the first response is stamped however fast it comes back.
             bool kernel = Interop.Libc.EnableReceiveTimestamps(socket.SafeHandle) == 0;
-            return new SourceSocket(socket, remote, clock, kernel);
+            bool kernelTransmit = Interop.Libc.EnableTransmitTimestamps(socket.SafeHandle) == 0;
+            return new SourceSocket(socket, remote, clock, kernel, kernelTransmit);
         }
         catch
         {
@@ -63,7 +75,45 @@ internal sealed class SourceSocket : IDisposable
     }
 
     /// <summary>Sends one request; a pending ICMP error from an earlier exchange surfaces here as a <see cref="SocketException"/>.</summary>
-    public void Send(ReadOnlySpan<byte> datagram) => _socket.Send(datagram, SocketFlags.None);
+    public void Send(ReadOnlySpan<byte> datagram)
+    {
+        _socket.Send(datagram, SocketFlags.None);
+        _sent++;
+    }
+
+    /// <summary>
+    /// Empties the error queue of the kernel's transmit timestamps and returns the one of the datagram sent last, on the
+    /// local clock: false when the kernel does not stamp, nothing was sent, or its stamp is not there (yet: a device may
+    /// send it later than the send call returns; ask again when the response comes).
+    /// </summary>
+    /// <param name="localNs">When the last datagram left, Unix ns on the local clock.</param>
+    public bool TryTakeTransmitTimestamp(out long localNs)
+    {
+        localNs = 0;
+        if (!KernelTransmitTimestamps || _sent == 0)
+        {
+            return false;
+        }
+
+        bool found = false;
+        // Bounded: one entry per datagram sent, and one request is outstanding at a time.
+        for (int i = 0; i < 16; i++)
+        {
+            int read = Interop.Libc.ReadTransmitTimestamp(_socket.SafeHandle, out long kernelRealtime, out uint id, out _);
+            if (read < 0)
+            {
+                break;
+            }
+
+            if (read == 1 && id == _sent - 1)
+            {
+                localNs = ToLocalClock(kernelRealtime);
+                found = true;
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>
     /// Waits for the next datagram (a zero-byte peek, so nothing is copied before the timestamp is read), then reads
