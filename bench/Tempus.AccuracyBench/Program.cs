@@ -10,7 +10,10 @@ namespace Tempus.AccuracyBench;
 /// off (-x) — each measuring the server through its own front of the same user-space network emulator. The server
 /// and both clients read the same machine clock, so the true offset is 0 and whatever a client believes the
 /// clock's error is (its virtual correction) is its error. Prints each client's RMS and worst error, its time to
-/// first synchronization, and the ratios Tempus/chrony (lower is better for all three).
+/// first synchronization, and the ratios Tempus/chrony (lower is better for all three). The emulator stamps both ends
+/// of every exchange, so it also prints the path's own bias at each front (what a client with perfect timestamps
+/// would measure: the draws of the emulated jitter and the emulator's scheduling lateness do not cancel over a few
+/// dozen samples), and how far each client's mean error lies from it.
 /// </summary>
 internal static class Program
 {
@@ -48,6 +51,7 @@ internal static class Program
 
         var tempusSeries = new Series("tempus");
         var chronySeries = new Series("chrony");
+        long startRealtimeNs = Interop.Libc.ClockGetTimeNanoseconds(Interop.Libc.CLOCK_REALTIME);
         var start = Stopwatch.StartNew();
         while (start.Elapsed < options.Duration)
         {
@@ -65,14 +69,49 @@ internal static class Program
             }
         }
 
+        emulator.Dispose(); // Stops its thread: its exchange log is ours to read from here on.
         Console.WriteLine();
         Console.WriteLine($"emulator: {emulator.Forwarded} datagrams forwarded, {emulator.Dropped} dropped");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"emulator: forwarded late by mean {emulator.Lateness(true).MeanMicroseconds:F1} us (worst {emulator.Lateness(true).MaxMicroseconds:F0} us) for requests, {emulator.Lateness(false).MeanMicroseconds:F1} us (worst {emulator.Lateness(false).MaxMicroseconds:F0} us) for responses"));
         Console.WriteLine($"{"client",-8} {"first sync",11} {"RMS error",12} {"max |error|",12} {"samples",8} {"mean error",12} {"sd error",12}");
         Report tempusReport = tempusSeries.Summarize(options.Settle);
         Report chronyReport = chronySeries.Summarize(options.Settle);
         Console.WriteLine(tempusReport);
         Console.WriteLine(chronyReport);
-        Console.WriteLine($"asymmetry bias no client can remove: {options.Path.AsymmetryMs / 2:F3} ms");
+
+        // The true offset is 0, but the path is not perfectly symmetric: besides the emulated asymmetry, the relay's and
+        // the server's own latencies differ by direction. The relay stamps both ends of every exchange it forwards, so
+        // it knows what a client with perfect timestamps at its front would measure; that bias belongs to the path,
+        // and only what a client adds to it is the client's own.
+        Console.WriteLine($"path bias at the relay's front, i.e. the mean error of a client with perfect timestamps (emulated asymmetry/2 = {options.Path.AsymmetryMs / 2 * 1000:F1} us):");
+        Console.WriteLine($"{"front",-8} {"exchanges",9} {"mean",12} {"best 1/4",12} {"delay",12} {"relay asym",12} {"server asym",12} {"client mean-path",17}");
+        foreach ((Report report, int front) in new[] { (tempusReport, 0), (chronyReport, 1) })
+        {
+            double fromSeconds = report.FirstSyncSeconds + options.Settle.TotalSeconds;
+            long fromNs = startRealtimeNs + (long)((double.IsNaN(fromSeconds) ? 0 : fromSeconds) * 1e9);
+            PathReport path = PathReport.Of(emulator.Exchanges.Exchanges.Where(e => e.Front == front && e.RequestArrivedNs >= fromNs));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{report.Client,-8} {path.Count,9} {path.MeanOffset * 1e6,9:F1} us {path.BestQuarterOffset * 1e6,9:F1} us {path.MeanDelay * 1e3,9:F3} ms {path.RelayAsymmetry * 1e6,9:F1} us {path.ServerAsymmetry * 1e6,9:F1} us {(report.MeanSeconds - path.MeanOffset) * 1e6,14:F1} us"));
+        }
+
+        if (options.Keep is { } keep)
+        {
+            Directory.CreateDirectory(keep);
+            emulator.Exchanges.WriteCsv(Path.Combine(keep, "exchanges.csv"));
+            tempusSeries.WriteCsv(Path.Combine(keep, "tempus-tracking.csv"), startRealtimeNs);
+            chronySeries.WriteCsv(Path.Combine(keep, "chrony-tracking.csv"), startRealtimeNs);
+            foreach (string client in new[] { "tempus", "chrony" })
+            {
+                foreach (string log in Directory.EnumerateFiles(work.PathOf(client + "-logs")))
+                {
+                    File.Copy(log, Path.Combine(keep, $"{client}-{Path.GetFileName(log)}"), overwrite: true);
+                }
+            }
+
+            Console.WriteLine($"kept the relay's exchanges, both clients' tracking series and their measurement/statistics/tracking logs in {keep}");
+        }
+
         if (tempusReport.Samples == 0 || chronyReport.Samples == 0)
         {
             Console.Error.WriteLine("a client never synchronized; logs follow");
@@ -115,6 +154,18 @@ internal sealed class Series(string client)
         }
     }
 
+    /// <summary>The readings as CSV: CLOCK_REALTIME of the reading (approximate, ns), synchronized, error in seconds.</summary>
+    public void WriteCsv(string path, long startRealtimeNs)
+    {
+        var text = new System.Text.StringBuilder("realtime_ns,synchronized,error_s\n");
+        foreach ((double time, TrackingSample sample) in _samples)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{startRealtimeNs + (long)(time * 1e9)},{(sample.Synchronized ? 1 : 0)},{sample.ErrorSeconds:E6}\n");
+        }
+
+        File.WriteAllText(path, text.ToString());
+    }
+
     public Report Summarize(TimeSpan settle)
     {
         int first = _samples.FindIndex(s => s.Sample.Synchronized);
@@ -140,10 +191,12 @@ internal sealed class Series(string client)
     }
 }
 
-internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Settle, int MinPoll, int MaxPoll, int Seed, bool Help)
+internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Settle, int MinPoll, int MaxPoll, int Seed, string? Keep, bool Help)
 {
     public const string Usage =
-        "usage: tempus-accuracy-bench [--quick] [--duration S] [--settle S] [--delay MS] [--jitter MS] [--asymmetry MS] [--loss P] [--minpoll N] [--maxpoll N] [--seed N]\n" +
+        "usage: tempus-accuracy-bench [--quick] [--duration S] [--settle S] [--delay MS] [--jitter MS] [--asymmetry MS] [--loss P] [--minpoll N] [--maxpoll N] [--seed N] [--keep DIR]\n" +
+        "  --keep DIR: copy the relay's per-exchange timestamps, the tracking series and both clients' measurements,\n" +
+        "              statistics and tracking logs (chrony's format) into DIR\n" +
         "environment: TEMPUS_ARTIFACTS=DIR runs tempusd and tempusctl from DIR/bin (a build with -p:ArtifactsPath=DIR)";
 
     public static Options Parse(string[] args)
@@ -152,6 +205,7 @@ internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Se
         double duration = 300, settle = 60;
         int minPoll = 0, maxPoll = 2, seed = 1;
         bool help = false;
+        string? keep = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -176,6 +230,7 @@ internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Se
                 case "--minpoll": minPoll = (int)Number(-4, 10); break;
                 case "--maxpoll": maxPoll = (int)Number(-4, 10); break;
                 case "--seed": seed = (int)Number(0, int.MaxValue); break;
+                case "--keep": keep = Value(); break;
                 case "-h" or "--help": help = true; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
@@ -186,7 +241,7 @@ internal sealed record Options(PathSettings Path, TimeSpan Duration, TimeSpan Se
             throw new ArgumentException("--maxpoll must not be less than --minpoll");
         }
 
-        return new Options(new PathSettings(delay, jitter, asymmetry, loss), TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(settle), minPoll, maxPoll, seed, help);
+        return new Options(new PathSettings(delay, jitter, asymmetry, loss), TimeSpan.FromSeconds(duration), TimeSpan.FromSeconds(settle), minPoll, maxPoll, seed, keep, help);
     }
 }
 
@@ -309,6 +364,8 @@ internal sealed class ManagedProcess : IAsyncDisposable
             port 0
             server 127.0.0.1 port {serverPort} iburst minpoll {options.MinPoll} maxpoll {options.MaxPoll}
             bindcmdaddress {socket}
+            logdir {LogDirectory(work, "tempus")}
+            log measurements statistics tracking
             """);
         return new ManagedProcess("tempusd", Start(paths.Tempusd, "-x", "-f", config), 0, async _ =>
         {
@@ -336,6 +393,8 @@ internal sealed class ManagedProcess : IAsyncDisposable
             cmdport 0
             port 0
             server 127.0.0.1 port {serverPort} iburst minpoll {options.MinPoll} maxpoll {options.MaxPoll}
+            logdir {LogDirectory(work, "chrony")}
+            log measurements statistics tracking
             """);
         return new ManagedProcess("chronyd", Start(paths.Chronyd, "-x", "-u", "root", "-d", "-f", config), 0, async _ =>
         {
@@ -356,6 +415,9 @@ internal sealed class ManagedProcess : IAsyncDisposable
     }
 
     public Task<TrackingSample?> ReadTrackingAsync() => _readTracking(this);
+
+    private static string LogDirectory(WorkDirectory work, string client) =>
+        Directory.CreateDirectory(work.PathOf(client + "-logs")).FullName;
 
     public async ValueTask DisposeAsync()
     {

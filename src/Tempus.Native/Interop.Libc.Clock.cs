@@ -24,6 +24,9 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "clock_getres", SetLastError = true)]
         private static partial int ClockGetResNative(int clockId, out Timespec resolution);
 
+        [LibraryImport(Libraries.Libc, EntryPoint = "clock_nanosleep")]
+        private static partial int ClockNanosleepNative(int clockId, int flags, in Timespec request, nint remain);
+
         [LibraryImport(Libraries.Libc, EntryPoint = "geteuid")]
         internal static partial uint GetEffectiveUserId();
 
@@ -36,6 +39,20 @@ internal static partial class Interop
             }
 
             return (ts.TvSec * 1_000_000_000L) + ts.TvNsec;
+        }
+
+        /// <summary>
+        /// Sleeps until a clock reads <paramref name="deadlineNanoseconds"/> (clock_nanosleep with TIMER_ABSTIME, so a
+        /// signal cannot stretch the sleep); returns at once when that time has passed.
+        /// </summary>
+        internal static void SleepUntil(int clockId, long deadlineNanoseconds)
+        {
+            const int TIMER_ABSTIME = 1;
+            const int EINTR_ = 4;
+            var deadline = new Timespec { TvSec = deadlineNanoseconds / 1_000_000_000, TvNsec = deadlineNanoseconds % 1_000_000_000 };
+            while (ClockNanosleepNative(clockId, TIMER_ABSTIME, in deadline, 0) == EINTR_)
+            {
+            }
         }
 
         /// <summary>Returns a clock's resolution in nanoseconds.</summary>
