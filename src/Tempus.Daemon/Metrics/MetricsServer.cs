@@ -43,10 +43,14 @@ internal sealed partial class MetricsServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "tempusd" });
+        // The empty builder with Kestrel's core alone: no configuration files or environment sources, no HTTPS, no
+        // HTTP/3, no routing. NativeAOT compiles in whatever is reachable, used or not, and a NativeAOT process maps
+        // nearly all of its code at start: the slim builder made tempusd 4.4 MB larger and cost 3.4 MiB of RSS
+        // even with metricsaddress off.
+        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [], ApplicationName = "tempusd" });
         // Kestrel's per-connection and per-request messages go nowhere; Tempus logs what matters itself.
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options =>
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
             options.Limits.MaxRequestBodySize = 0;
