@@ -7,7 +7,14 @@ namespace Tempus.LoadGen;
 /// <param name="RssKiB">VmRSS summed over the process and its children.</param>
 /// <param name="HwmKiB">VmHWM (peak RSS) summed over the process and its children.</param>
 /// <param name="Processes">How many processes were summed.</param>
-internal readonly record struct ProcessSample(double CpuSeconds, long RssKiB, long HwmKiB, int Processes);
+/// <param name="PssKiB">
+/// Pss summed over the process and its children: each page shared by n processes counts 1/n. VmRSS counts a shared
+/// library page in full in every process, so chronyd and its forked NTS-KE helper count libc and GnuTLS twice; Pss
+/// counts them once, and a library page shared with the rest of the machine hardly at all.
+/// </param>
+/// <param name="PrivateKiB">Private_Clean + Private_Dirty summed: the pages no other process maps (freed if it exits).</param>
+/// <param name="AnonKiB">Anonymous summed: heap, stacks, the runtime's data; what file-backed code is not.</param>
+internal readonly record struct ProcessSample(double CpuSeconds, long RssKiB, long HwmKiB, int Processes, long PssKiB = 0, long PrivateKiB = 0, long AnonKiB = 0);
 
 /// <summary>Reads /proc: per-process CPU and memory, the machine's busy time, and UDP socket drop counters.</summary>
 internal static class ProcStats
@@ -20,6 +27,9 @@ internal static class ProcStats
         double cpu = 0;
         long rss = 0;
         long hwm = 0;
+        long pss = 0;
+        long priv = 0;
+        long anon = 0;
         int count = 0;
         foreach (int member in TreeOf(pid))
         {
@@ -29,12 +39,18 @@ internal static class ProcStats
                 rss += memberRss;
                 hwm += memberHwm;
                 count++;
+                if (TryReadRollup(member, out long memberPss, out long memberPrivate, out long memberAnon))
+                {
+                    pss += memberPss;
+                    priv += memberPrivate;
+                    anon += memberAnon;
+                }
             }
         }
 
         return count == 0
             ? throw new InvalidOperationException($"process {pid} is gone: /proc/{pid} cannot be read")
-            : new ProcessSample(cpu, rss, hwm, count);
+            : new ProcessSample(cpu, rss, hwm, count, pss, priv, anon);
     }
 
     /// <summary>Context switches, voluntary and not, summed over every thread of <paramref name="pid"/> and its children.</summary>
@@ -192,6 +208,42 @@ internal static class ProcStats
                 else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
                 {
                     hwmKiB = KiB(line);
+                }
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    // /proc/PID/smaps_rollup (Linux 4.14): the smaps fields summed over every mapping, in kB.
+    private static bool TryReadRollup(int pid, out long pssKiB, out long privateKiB, out long anonKiB)
+    {
+        pssKiB = 0;
+        privateKiB = 0;
+        anonKiB = 0;
+        try
+        {
+            foreach (string line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+            {
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                {
+                    pssKiB = KiB(line);
+                }
+                else if (line.StartsWith("Private_Clean:", StringComparison.Ordinal) || line.StartsWith("Private_Dirty:", StringComparison.Ordinal))
+                {
+                    privateKiB += KiB(line);
+                }
+                else if (line.StartsWith("Anonymous:", StringComparison.Ordinal))
+                {
+                    anonKiB = KiB(line);
                 }
             }
 

@@ -33,6 +33,15 @@ internal static class Report
         Row("rss at start (MiB, VmRSS)", tempus, chrony, r => r.AtStart.RssKiB / 1024.0, "F1", "lower");
         Row("rss after the udp load (MiB, VmRSS)", tempus, chrony, r => r.AfterUdpLoad.RssKiB / 1024.0, "F1", "lower");
         Row("peak rss (MiB, VmHWM)", tempus, chrony, r => r.AtEnd.HwmKiB / 1024.0, "F1", "lower");
+        // VmRSS counts every shared library page in full in each process (chronyd's NTS-KE helper repeats its
+        // parent's libc and GnuTLS); Pss shares them out, private is what only the daemon maps, anon its own data.
+        Row("pss at start (MiB, shared pages split)", tempus, chrony, r => r.AtStart.PssKiB / 1024.0, "F1", "lower");
+        Row("pss after the udp load (MiB)", tempus, chrony, r => r.AfterUdpLoad.PssKiB / 1024.0, "F1", "lower");
+        Row("pss at end (MiB)", tempus, chrony, r => r.AtEnd.PssKiB / 1024.0, "F1", "lower");
+        Row("private at start (MiB, own pages only)", tempus, chrony, r => r.AtStart.PrivateKiB / 1024.0, "F1", "lower");
+        Row("private at end (MiB)", tempus, chrony, r => r.AtEnd.PrivateKiB / 1024.0, "F1", "lower");
+        Row("anonymous at start (MiB, heap/stack/data)", tempus, chrony, r => r.AtStart.AnonKiB / 1024.0, "F1", "lower");
+        Row("anonymous at end (MiB)", tempus, chrony, r => r.AtEnd.AnonKiB / 1024.0, "F1", "lower");
         foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
         {
             Row($"server cores busy at {KindName(kind)} max rate", tempus, chrony, r => r.Kinds.TryGetValue(kind, out KindResult? k) ? k.ServerCoresAtMax : double.NaN, "F2", "info");
