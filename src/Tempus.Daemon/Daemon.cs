@@ -41,6 +41,19 @@ internal static partial class Daemon
             }
         }
 
+        if (errors.Count == 0 && (config.LeapSecondList is not null || config.LeapSecondTimezone is not null))
+        {
+            LeapSecondFile leap = config.LeapSecondList is { } list ? LeapSecondFile.ForList(list) : LeapSecondFile.ForZone(config.LeapSecondTimezone!);
+            try
+            {
+                leap.Load();
+            }
+            catch (LeapSecondFileException e)
+            {
+                warnings.Add($"{leap.Directive}: {e.Message}: ignored, leap seconds come from the sources only");
+            }
+        }
+
         foreach (string warning in warnings)
         {
             Console.Error.WriteLine($"warning: {warning}");

@@ -78,7 +78,10 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         }
 
         SelectionOptions selection = config.Selection with { OwnReferenceIds = OwnReferenceIds() };
-        Engine = new SyncEngine(_control, controlled, selection, config.Discipline, config.LocalStratum);
+        Engine = new SyncEngine(_control, controlled, selection, config.Discipline, config.LocalStratum)
+        {
+            LeapSeconds = LoadLeapSeconds(config, loggerFactory.CreateLogger<LeapSecondFile>()),
+        };
         Sources = new SourceManager(config, Engine.Clock, () => Engine.Discipline.Updates, _sync, loggerFactory.CreateLogger<SourceManager>(), keys);
         Sources.SourceAdded += source => Engine.AddSource(source);
         Sources.SourceRemoved += source => Engine.RemoveSource(source);
@@ -600,6 +603,23 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         {
             yield return new IPEndPoint(config.BindAddress6, port);
         }
+    }
+
+    /// <summary>
+    /// <c>leapseclist</c> (preferred) or <c>leapsectz</c>, read once now; a file that cannot be used is reported and
+    /// read again later (a tzdata update may fix it), as chrony only warns about it.
+    /// </summary>
+    internal static LeapSecondFile? LoadLeapSeconds(TempusConfiguration config, ILogger logger)
+    {
+        LeapSecondFile? file = config.LeapSecondList is { } list ? LeapSecondFile.ForList(list, logger)
+            : config.LeapSecondTimezone is { } zone ? LeapSecondFile.ForZone(zone, logger)
+            : null;
+        if (file is not null)
+        {
+            file.LeapAtEndOfDay(RealtimeClock.Instance.UnixNanoseconds);
+        }
+
+        return file;
     }
 
     /// <summary>The reference ids a server synchronized to this host would announce: our IPv4 addresses (RFC 5905 §7.3).</summary>

@@ -68,7 +68,22 @@ public static partial class ConfigParser
             d.ExpectArguments(1, 1);
             c.KeyFile = d.ResolvePath(d.Arguments[0]);
         },
+        ["leapseclist"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.LeapSecondList = d.ResolvePath(d.Arguments[0]);
+        },
         ["leapsecmode"] = ParseLeapSecMode,
+        ["leapsectz"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            if (d.Arguments[0].Split('/').Contains(".."))
+            {
+                throw new DirectiveException($"zone '{Printable(d.Arguments[0])}' leaves the time zone database (a '..' component)");
+            }
+
+            c.LeapSecondTimezone = d.Arguments[0];
+        },
         ["local"] = ParseLocal,
         ["log"] = ParseLog,
         ["logdir"] = (c, d) =>
@@ -201,8 +216,6 @@ public static partial class ConfigParser
         ["hwtimestamp"] = "; kernel receive timestamps are used",
         ["hwtstimeout"] = "",
         ["initstepslew"] = "; use makestep (for example 'makestep 1 3') with iburst sources instead",
-        ["leapseclist"] = "; leap seconds come from the sources' leap indicators",
-        ["leapsectz"] = "; leap seconds come from the sources' leap indicators",
         ["lock_all"] = "",
         ["logbanner"] = "",
         ["logchange"] = "",

@@ -121,6 +121,12 @@ public sealed class TempusConfiguration
     /// <summary><c>logdir</c>: where the <c>log</c> files go; null = no log files.</summary>
     public string? LogDirectory { get; set; }
 
+    /// <summary><c>leapsectz ZONE</c>: a <c>right/</c> zone whose leap seconds announce today's leap second when the sources do not.</summary>
+    public string? LeapSecondTimezone { get; set; }
+
+    /// <summary><c>leapseclist FILE</c>: a leap-seconds.list used like <see cref="LeapSecondTimezone"/> (it wins when both are set).</summary>
+    public string? LeapSecondList { get; set; }
+
     /// <summary><c>ratelimit</c> for NTP requests; null when the directive is absent (no rate limiting).</summary>
     public RateLimitOptions? RateLimit { get; set; }
 

@@ -68,6 +68,12 @@ public sealed class SyncEngine
     /// <summary>The sources, in the order they were added (the order selection sees them in).</summary>
     public IReadOnlyList<IMeasuredSource> Sources => _sources;
 
+    /// <summary>
+    /// <c>leapsectz</c>/<c>leapseclist</c>: when the sources announce no leap second, this table may (as chrony does,
+    /// for sources that announce late or never). Null: the sources' vote alone.
+    /// </summary>
+    public LeapSecondFile? LeapSeconds { get; set; }
+
     /// <summary>The outcome of the last selection, or null before the first <see cref="Update"/>.</summary>
     public SelectionResult? LastSelection { get; private set; }
 
@@ -146,6 +152,7 @@ public sealed class SyncEngine
             && !Discipline.IsLeapSecondClose(localNowNs))
         {
             SourceStatistics stats = peer.Statistics;
+            LeapIndicator leap = result.Leap == LeapIndicator.NoWarning && LeapSeconds is { } table ? table.LeapAtEndOfDay(localNowNs) : result.Leap;
             var input = new DisciplineInput(
                 result.CombinedOffset,
                 stats.StandardDeviationSeconds,
@@ -156,7 +163,7 @@ public sealed class SyncEngine
                 peer.Name,
                 result.RootDelay,
                 result.RootDispersion,
-                result.Leap);
+                leap);
             action = Discipline.Update(input, localNowNs);
 
             // Like chrony, every source's sample is "used" by an update, whoever the peer was.

@@ -283,7 +283,6 @@ public sealed class ConfigDirectiveTests
     }
 
     [Theory]
-    [InlineData("leapsectz right/UTC")]
     [InlineData("pidfile /run/chronyd.pid")]
     [InlineData("dumpdir /var/lib/chrony")]
     [InlineData("lock_all")]
@@ -306,11 +305,9 @@ public sealed class ConfigDirectiveTests
     [InlineData("acquisitionport 1123")]
     [InlineData("dscp 46")]
     [InlineData("ptpport 319")]
-    [InlineData("leapseclist /usr/share/zoneinfo/leap-seconds.list")]
     [InlineData("ntsprocesses 4")]
     [InlineData("initstepslew 30 ntp1.example.net")]
     [InlineData("cmdallow 192.168.0.0/16")]
-    [InlineData("LeapSecTZ right/UTC")]
     public void ChronyDirectivesTempusDoesNotImplementAreWarnings(string line)
     {
         TempusConfiguration config = ParseOk("\n" + line + "\n");
@@ -353,6 +350,27 @@ public sealed class ConfigDirectiveTests
                 $"{File}:3: unknown directive 'MakeSteps' (did you mean 'makestep'?)",
             ],
             Errors("sever ntp.example.net\nserver ntp.example.net ibrust\nMakeSteps 1 3\n"));
+    }
+
+    [Theory]
+    [InlineData("leapsectz right/UTC", "right/UTC", null)]
+    [InlineData("LeapSecTZ right/UTC", "right/UTC", null)]
+    [InlineData("leapseclist /usr/share/zoneinfo/leap-seconds.list", null, "/usr/share/zoneinfo/leap-seconds.list")]
+    public void LeapSecondTablesAreConfiguredAsInChrony(string line, string? zone, string? list)
+    {
+        TempusConfiguration config = ParseOk(line + "\n");
+
+        Assert.Empty(config.Warnings);
+        Assert.Equal(zone, config.LeapSecondTimezone);
+        Assert.Equal(list, config.LeapSecondList);
+    }
+
+    [Fact]
+    public void ALeapSecondZoneOutsideTheDatabaseIsAnError()
+    {
+        Assert.Equal(
+            [$"{File}:1: leapsectz: zone '../../etc/localtime' leaves the time zone database (a '..' component)"],
+            Errors("leapsectz ../../etc/localtime\n"));
     }
 
     [Fact]
