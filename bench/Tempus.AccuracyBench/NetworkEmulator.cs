@@ -114,8 +114,12 @@ internal sealed class NetworkEmulator : IDisposable
         return (long)(Math.Max(0, ms) * Stopwatch.Frequency / 1000);
     }
 
+    /// <summary>0 when the emulator's thread runs SCHED_FIFO, else the errno that refused it (set once the thread runs).</summary>
+    public int SchedulingError { get; private set; } = -1;
+
     private void Run()
     {
+        SchedulingError = RealtimeScheduling.TryFifoForThisThread(10);
         byte[] buffer = new byte[2048];
         var readable = new List<Socket>();
         while (!_stopping)

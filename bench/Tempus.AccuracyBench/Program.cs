@@ -71,7 +71,7 @@ internal static class Program
 
         emulator.Dispose(); // Stops its thread: its exchange log is ours to read from here on.
         Console.WriteLine();
-        Console.WriteLine($"emulator: {emulator.Forwarded} datagrams forwarded, {emulator.Dropped} dropped");
+        Console.WriteLine($"emulator: {emulator.Forwarded} datagrams forwarded, {emulator.Dropped} dropped; its thread ran {(emulator.SchedulingError == 0 ? "SCHED_FIFO" : $"at normal priority (SCHED_FIFO refused: errno {emulator.SchedulingError})")}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"emulator: forwarded late by mean {emulator.Lateness(true).MeanMicroseconds:F1} us (worst {emulator.Lateness(true).MaxMicroseconds:F0} us) for requests, {emulator.Lateness(false).MeanMicroseconds:F1} us (worst {emulator.Lateness(false).MaxMicroseconds:F0} us) for responses"));
         Console.WriteLine($"{"client",-8} {"first sync",11} {"RMS error",12} {"max |error|",12} {"samples",8} {"mean error",12} {"sd error",12}");
@@ -93,6 +93,20 @@ internal static class Program
             PathReport path = PathReport.Of(emulator.Exchanges.Exchanges.Where(e => e.Front == front && e.RequestArrivedNs >= fromNs));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{report.Client,-8} {path.Count,9} {path.MeanOffset * 1e6,9:F1} us {path.BestQuarterOffset * 1e6,9:F1} us {path.MeanDelay * 1e3,9:F3} ms {path.RelayAsymmetry * 1e6,9:F1} us {path.ServerAsymmetry * 1e6,9:F1} us {(report.MeanSeconds - path.MeanOffset) * 1e6,14:F1} us"));
+        }
+
+        // The clients' own measurement logs against the same exchanges: what their timestamps add (T1 and T4 capture),
+        // as opposed to what their filters and disciplines make of the samples.
+        Console.WriteLine("each client's samples (its measurements.log) against the same exchanges at its front, medians over the run:");
+        Console.WriteLine($"{"client",-8} {"samples",9} {"delay - front",14} {"offset bias",14}  log's offset sign");
+        foreach ((Series series, int front) in new[] { (tempusSeries, 0), (chronySeries, 1) })
+        {
+            MeasurementComparison m = MeasurementComparison.Of(
+                work.PathOf($"{series.Client}-logs/measurements.log"),
+                [.. emulator.Exchanges.Exchanges.Where(e => e.Front == front)],
+                realtimeNs => series.ErrorAt((realtimeNs - startRealtimeNs) / 1e9));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{series.Client,-8} {m.Matched,4} of {m.Logged,2} {m.DelayExcessMedian * 1e6,11:F1} us {m.OffsetExcessMedian * 1e6,11:F1} us  {(m.ChronySign ? "chrony's (theta, + = local clock behind)" : "opposite to chrony's")}"));
         }
 
         if (options.Keep is { } keep)
@@ -152,6 +166,25 @@ internal sealed class Series(string client)
         {
             _samples.Add((time, s));
         }
+    }
+
+    public string Client => client;
+
+    /// <summary>The error read nearest to <paramref name="time"/> (seconds since the start), or NaN when none is within 1.5 s.</summary>
+    public double ErrorAt(double time)
+    {
+        double best = double.NaN;
+        double distance = 1.5;
+        foreach ((double t, TrackingSample sample) in _samples)
+        {
+            if (Math.Abs(t - time) < distance)
+            {
+                distance = Math.Abs(t - time);
+                best = sample.ErrorSeconds;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>The readings as CSV: CLOCK_REALTIME of the reading (approximate, ns), synchronized, error in seconds.</summary>
