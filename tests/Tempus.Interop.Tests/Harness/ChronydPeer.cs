@@ -12,8 +12,10 @@ namespace Tempus.Interop.Tests.Harness;
 // driven with `chronyc -h <socket>`.
 public sealed partial class ChronydPeer : IAsyncDisposable
 {
-    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan s_chronycTimeout = TimeSpan.FromSeconds(10);
+    // Bounds on a start and a chronyc command; only a broken run waits them out, so they leave room for a loaded
+    // 2-core CI machine.
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_chronycTimeout = TimeSpan.FromSeconds(30);
 
     private readonly PeerPaths _paths;
     private readonly ITestOutputHelper _output;

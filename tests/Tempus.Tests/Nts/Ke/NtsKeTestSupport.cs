@@ -198,11 +198,16 @@ internal static class NtsKe
 
     public static int Port(this NtsKeServer server) => server.LocalEndpoints[0].Port;
 
+    // The client's limits are the test's: exchanges that must succeed (up to 50 at once, on a loaded 2-core CI machine
+    // whose thread pool other tests starve) are not bounded by the product's 5 s defaults. Tests of the timeouts set
+    // their own short ones.
     public static NtsKeClientOptions ClientOptions(string caFile, params NtsAeadAlgorithm[] algorithms) => new()
     {
         TrustedCertificateFiles = [caFile],
         UseSystemCertificates = false,
         AeadAlgorithms = algorithms.Length == 0 ? NtsKeClientOptions.DefaultAeadAlgorithms : algorithms,
+        HandshakeTimeout = TestTimeout,
+        ResponseTimeout = TestTimeout,
     };
 
     /// <summary>A TLS client with no NTS-KE logic: for sending the server whatever a test wants.</summary>
