@@ -40,7 +40,13 @@ public sealed class NtsChronydTests : IDisposable
         ChronySource source = await chronyd.WaitForSelectedSourceAsync(tempusd.Address, s_selectWithin);
 
         Assert.Equal(3, source.Stratum);
-        ChronyAuthData auth = Assert.Single(await chronyd.AuthDataAsync(), a => a.Address == tempusd.Address);
+        // chronyd spends a cookie when it sends and gets one back in the response: read during an exchange (250 ms
+        // polls, and a loaded machine stretches each exchange) it holds 7. Between exchanges it must hold 8 again.
+        ChronyAuthData auth = await Poll.UntilAsync(
+            async () => Assert.Single(await chronyd.AuthDataAsync(), a => a.Address == tempusd.Address),
+            a => a.Cookies == 8,
+            TimeSpan.FromSeconds(10),
+            TimeSpan.FromMilliseconds(100));
         string context = $"\n{auth}\nchronyd log:\n{chronyd.Log}";
         Assert.True(auth.Mode == "NTS", $"chronyc authdata mode is {auth.Mode}, expected NTS{context}");
         Assert.True(auth.Type == AesSivCmac256, $"AEAD {auth.Type}, expected 15{context}");
@@ -108,10 +114,11 @@ public sealed class NtsChronydTests : IDisposable
         int validAtRestart = await chronyd.ValidResponsesAsync(second.Address);
         int valid = await Poll.UntilAsync(() => chronyd.ValidResponsesAsync(second.Address), count => count >= validAtRestart + 8, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1));
 
-        // Read before chronyc runs: read after, it also counted chronyc's exit and our parsing (over a second on a
-        // loaded machine), time the key's age reported by chronyd could not include.
+        // The time is read before chronyc runs: read after, it also counted chronyc's exit and our parsing (over a
+        // second on a loaded machine), time the key's age reported by chronyd could not include. chronyc is asked
+        // again while an exchange is under way (a cookie spent, its replacement not yet back: 7).
         TimeSpan restartedFor = sinceRestart.Elapsed;
-        ChronyAuthData after = await NtsAuthDataAsync(chronyd);
+        ChronyAuthData after = await Poll.UntilAsync(() => NtsAuthDataAsync(chronyd), a => a.Cookies == 8, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100));
         string context = $"\nbefore restart: {before}\nafter: {after}\nchronyd log:\n{chronyd.Log}\nsecond tempusd:\n{second.Log}";
         Assert.True(valid >= validAtRestart + 8, $"chronyd got {valid - validAtRestart} valid responses from the restarted tempusd, expected 8 or more{context}");
         // No new key exchange: the same NTS context, and its age kept counting from before the restart.
