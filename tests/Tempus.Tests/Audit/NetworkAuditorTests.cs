@@ -111,7 +111,8 @@ public sealed class NetworkAuditorTests : IClassFixture<TestPki>, IDisposable
     [Fact]
     public async Task AClosedNtsKePortIsReportedAsRefused()
     {
-        AuditFinding finding = await CheckOneAsync(NtsConfig(Loopback.UnusedPort(), host: "127.0.0.1"));
+        using Socket refusing = Loopback.RefusingPort(out int port);
+        AuditFinding finding = await CheckOneAsync(NtsConfig(port, host: "127.0.0.1"));
         Assert.Equal((AuditSeverity.Failure, AuditCodes.NtsKeConnectionRefused), (finding.Severity, finding.Code));
     }
 

@@ -151,12 +151,7 @@ public sealed class NtsAssociationTests : IClassFixture<TestPki>, IDisposable
     [Fact]
     public async Task FailedKeyExchangesBackOff()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        using System.Net.Sockets.Socket refusing = Loopback.RefusingPort(out int port);
 
         var association = new NtsAssociation("127.0.0.1", port, NtsKe.ClientOptions(_pki.CaFile), null, RealtimeClock.Instance, TimeSpan.Zero);
         NtsKeException refused = await Assert.ThrowsAsync<NtsKeException>(() => association.QueryAsync(NtsKe.TestTimeout, CancellationToken.None));

@@ -19,12 +19,16 @@ internal sealed class Loopback : IDisposable
 
     public int Port { get; }
 
-    /// <summary>A port nothing listens on: bound, then closed.</summary>
-    public static int UnusedPort()
+    /// <summary>
+    /// A loopback TCP port that refuses connections for as long as the returned socket is held: bound, never listening.
+    /// A port bound and closed again could be taken by a listener of a test running in parallel before it is used.
+    /// </summary>
+    public static Socket RefusingPort(out int port)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        return socket;
     }
 
     /// <summary>Accepts one connection and runs the server handshake on it.</summary>

@@ -342,7 +342,7 @@ public sealed class TlsSessionTests : IClassFixture<TestPki>
     [Fact]
     public async Task NothingListeningIsConnectionRefused()
     {
-        int port = Loopback.UnusedPort();
+        using Socket refusing = Loopback.RefusingPort(out int port);
         using var client = new TlsClientContext(ClientOptions());
         TlsHandshakeException ex = await Assert.ThrowsAsync<TlsHandshakeException>(() => client.ConnectAsync("127.0.0.1", port).WaitAsync(s_testLimit));
         Assert.Equal(TlsFailureReason.ConnectionRefused, ex.Reason);

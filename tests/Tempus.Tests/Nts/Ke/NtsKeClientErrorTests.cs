@@ -16,7 +16,7 @@ public sealed class NtsKeClientErrorTests : IClassFixture<TestPki>
     [Fact]
     public async Task NothingListeningIsConnectionRefused()
     {
-        int port = Loopback.UnusedPort();
+        using Socket refusing = Loopback.RefusingPort(out int port);
 
         var ex = await Assert.ThrowsAsync<NtsKeException>(() => new NtsKeClient().ExchangeAsync("127.0.0.1", port, NtsKe.ClientOptions(_pki.CaFile)));
 
