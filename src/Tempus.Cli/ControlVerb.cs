@@ -25,6 +25,9 @@ internal static class ControlVerb
     /// <summary>chronyc's <c>-c</c> before the verb (<c>tempusctl -c tracking</c>); the verbs also take it after.</summary>
     public static Option<bool> GlobalCsv { get; } = new("-c") { Description = "print comma-separated values like 'chronyc -c' (before a monitoring verb)" };
 
+    /// <summary>chronyc's <c>-n</c> before the verb: sources by IP address instead of by name.</summary>
+    public static Option<bool> GlobalNumeric { get; } = new("-n") { Description = "show sources by IP address instead of by host name (like chronyc -n; before the verb)" };
+
     public static Option<bool> Json() => new("--json") { Description = "print the daemon's report as JSON (Tempus's signs: offset = reference - local)" };
 
     public static Option<bool> Csv() => new("--csv", "-c") { Description = "print comma-separated values like 'chronyc -c'" };

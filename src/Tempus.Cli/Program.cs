@@ -25,6 +25,7 @@ var root = new RootCommand("tempusctl: query NTP servers, generate keys and cont
     AuditCommand.Create(),
     ControlVerb.Socket,
     ControlVerb.GlobalCsv,
+    ControlVerb.GlobalNumeric,
 };
 
 ParseResult parse = root.Parse(args);

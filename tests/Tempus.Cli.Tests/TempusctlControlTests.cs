@@ -59,6 +59,21 @@ public sealed class TempusctlControlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MinusNShowsSourcesByAddressAndMinusAIsAcceptedAsByChronyc()
+    {
+        Tempusctl.Result numeric = await Tempusctl.RunAsync("-n", "--socket", _fixture.SocketPath, "sources", "-a");
+        Tempusctl.Result named = await Tempusctl.RunAsync("--socket", _fixture.SocketPath, "sources");
+
+        Assert.Equal(0, numeric.ExitCode);
+        SourceReport[] byAddress = [.. KnownReports.Sources.Select(s => s with { Name = s.Address })];
+        Assert.Equal(ControlViews.Sources(byAddress, verbose: false, csv: false), numeric.Stdout);
+        Assert.Contains("192.0.2.1", numeric.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("ntp1.example.com", numeric.Stdout, StringComparison.Ordinal);
+        Assert.Equal(ControlViews.Sources(KnownReports.Sources, verbose: false, csv: false), named.Stdout);
+        Assert.Contains("ntp1.example.com", named.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReloadSourcesPrints200OkAndReloadOfAnythingElseIsUsage()
     {
         Tempusctl.Result ok = await Tempusctl.RunAsync("--socket", _fixture.SocketPath, "reload", "sources");
