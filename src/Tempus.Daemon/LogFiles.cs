@@ -50,7 +50,7 @@ internal sealed class LogFiles : IDisposable
     public void Measurement(SourceReport s, long unixNs)
     {
         Write("measurements", string.Create(CultureInfo.InvariantCulture,
-            $"{Stamp(unixNs)} {Address(s),-15} {LeapChar(s.Leap)} {s.Stratum,2} {Tests(s.NtpTests)} {s.Poll,3} {s.Poll,2} {1.0,4:F2} {Sci(-s.MeasuredOffset),10} {Sci(s.PeerDelay),10} {Sci(s.PeerDispersion),10} {Sci(s.SourceRootDelay),10} {Sci(s.SourceRootDispersion),10} {s.SourceReferenceId:X8} {ModeChar(s)}{(s.KernelRxTimestamp ? "K" : "D")}"));
+            $"{Stamp(unixNs)} {Address(s),-15} {LeapChar(s.Leap)} {s.Stratum,2} {Tests(s.NtpTests)} {s.Poll,3} {s.Poll,2} {1.0,4:F2} {Sci(s.MeasuredOffset),10} {Sci(s.PeerDelay),10} {Sci(s.PeerDispersion),10} {Sci(s.SourceRootDelay),10} {Sci(s.SourceRootDispersion),10} {s.SourceReferenceId:X8} {ModeChar(s)}B {(s.KernelTxTimestamp ? 'K' : 'D')} {(s.KernelRxTimestamp ? 'K' : 'D')}"));
     }
 
     public void Statistics(SourceReport s, long unixNs)

@@ -43,9 +43,12 @@ public sealed class LogFilesTests : IDisposable
         Assert.Equal(["measurements.log", "selection.log", "statistics.log", "tracking.log"], Directory.GetFiles(_dir).Select(Path.GetFileName).Order());
         string[] measurements = File.ReadAllLines(Path.Combine(_dir, "measurements.log"));
         Assert.Contains("IP Address", measurements[1], StringComparison.Ordinal);
-        // chrony's sign: offset = local − reference, so 1.25 ms behind is logged as -1.250e-03.
+        // measurements.log has RFC 5905's theta, reference − local (chrony: "positive indicates that the local clock is
+        // slow of the remote source"), so a clock 1.25 ms behind is logged as +1.250e-03; then mode 4, basic (not
+        // interleaved), where T1 and T4 came from (D daemon, K kernel), as "4B D K".
         Assert.StartsWith("2026-11-29 12:00:00 192.0.2.1       N  2 111 111 1111", measurements[3], StringComparison.Ordinal);
-        Assert.Contains("-1.250e-03", measurements[3], StringComparison.Ordinal);
+        Assert.Contains(" 1.250e-03", measurements[3], StringComparison.Ordinal);
+        Assert.EndsWith(" 4B D K", measurements[3], StringComparison.Ordinal);
         string tracking = File.ReadAllLines(Path.Combine(_dir, "tracking.log"))[3];
         Assert.Contains("12.500", tracking, StringComparison.Ordinal);
         Assert.Contains("-1.250e-03", tracking, StringComparison.Ordinal);
