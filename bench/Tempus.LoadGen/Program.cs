@@ -73,6 +73,7 @@ try
         : "pinning: none, for either server (the kernel schedules server, generator and other work on any CPU)");
     Console.WriteLine($"priority: {(options.Nice == 0 ? "default nice 0" : $"nice {options.Nice}")} for both servers and the generator; " +
         "both daemons run from start to end, but only one is under load at a time, kind by kind (tempus, then chrony)");
+    Console.WriteLine($"tempusd's environment, from {ServiceEnvironment.UnitPath}: {ServiceEnvironment.Describe()}");
     Console.WriteLine($"same settings for both: bindaddress/allow 127.0.0.1, local stratum {BenchSetup.LocalStratum}, key {BenchSetup.KeyId} AES128 ({setup.KeyFile}), " +
         "NTS-KE certificate from a private CA, no ratelimit/ntsratelimit, " +
         (setup.ClientLogLimitShared ? $"clientloglimit {options.ClientLogLimit}" : "no clientloglimit line (tempusd does not know it; chrony keeps its default 524288)"));

@@ -113,6 +113,15 @@ internal sealed class ServerUnderTest : IDisposable
                 info.ArgumentList.Add(argument);
             }
 
+            if (name != "chrony")
+            {
+                // tempusd as the shipped unit starts it (its Environment= lines: the GC's settings).
+                foreach ((string key, string value) in ServiceEnvironment.Tempusd)
+                {
+                    info.Environment[key] = value;
+                }
+            }
+
             string commandLine = $"{program} {string.Join(' ', arguments)}";
             Process process;
             try
