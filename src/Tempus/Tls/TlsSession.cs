@@ -21,11 +21,13 @@ public sealed class TlsSession : IDisposable
     // RFC 7301 §3.1 wire form: one-byte length, then the name.
     private static ReadOnlySpan<byte> NtsKeAlpnWire => [7, (byte)'n', (byte)'t', (byte)'s', (byte)'k', (byte)'e', (byte)'/', (byte)'1'];
 
-    // Room for a full TLS record (2^14 plaintext + 256 expansion + 5 header, RFC 8446 §5.2). The buffers come from
-    // the shared pool: a busy NTS-KE server makes hundreds of sessions a second, and 33 KB of fresh arrays for each
-    // were most of its garbage (issue 5). They only ever hold TLS records, i.e. ciphertext, so nothing secret goes
-    // back to the pool.
-    private const int BufferSize = 16384 + 256 + 5;
+    // The bytes moved between the transport and OpenSSL's memory BIOs in one step. A TLS record may be larger (2^14
+    // plaintext + 256 expansion + 5 header, RFC 8446 §5.2), but both directions loop (BIO_read until empty, any number
+    // of reads into the input BIO), so 16 KiB loses nothing, and it is a size the shared pool hands out as is: a
+    // record-sized request came back as a 32 KiB array, half of it never used. The buffers come from the shared pool
+    // because a busy NTS-KE client or load generator makes hundreds of sessions a second; they only ever hold TLS
+    // records, i.e. ciphertext, so nothing secret goes back to the pool.
+    private const int BufferSize = 16384;
 
     private readonly SafeSslHandle _ssl;
     private readonly SafeBioHandle _input;
