@@ -37,6 +37,12 @@ for exe in tempusd tempusctl; do
     exit 1
   fi
 done
+# The unit runs tempusd with MemoryDenyWriteExecute=yes, under which a JIT build (an apphost beside tempusd.dll) cannot
+# generate code and crashes at start; only the NativeAOT build of scripts/publish.sh runs there.
+if [ -e "$from/tempusd.dll" ]; then
+  echo "install.sh: $from/tempusd is a JIT build (tempusd.dll beside it): the unit's MemoryDenyWriteExecute=yes lets only the NativeAOT build run; use scripts/publish.sh" >&2
+  exit 1
+fi
 
 root=${destdir%/}
 install -d -m 0755 "$root$prefix/sbin" "$root$prefix/bin" "$root/etc/systemd/system" "$root/usr/lib/sysusers.d" \

@@ -133,7 +133,7 @@ public sealed class DistFilesTests : IDisposable
     }
 
     [Fact]
-    public async Task InstallRefusesMissingExecutablesAndARelativePrefix()
+    public async Task InstallRefusesMissingExecutablesAJitBuildAndARelativePrefix()
     {
         string script = Path.Combine(s_repository, "scripts", "install.sh");
         string root = Path.Combine(_dir, "root");
@@ -141,6 +141,18 @@ public sealed class DistFilesTests : IDisposable
         (int exitCode, string output) = await RunAsync("/bin/bash", script, "--destdir", root, "--from", Path.Combine(_dir, "nothing"));
         Assert.Equal(1, exitCode);
         Assert.Contains("nothing/tempusd is missing or not executable", output, StringComparison.Ordinal);
+
+        // A JIT build (the apphost next to tempusd.dll) would crash under the unit's MemoryDenyWriteExecute=yes.
+        string jit = Directory.CreateDirectory(Path.Combine(_dir, "jit")).FullName;
+        foreach (string name in (string[])["tempusd", "tempusctl", "tempusd.dll"])
+        {
+            File.WriteAllText(Path.Combine(jit, name), "#!/bin/sh\n");
+            File.SetUnixFileMode(Path.Combine(jit, name), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        (exitCode, output) = await RunAsync("/bin/bash", script, "--destdir", root, "--from", jit);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("tempusd is a JIT build (tempusd.dll beside it)", output, StringComparison.Ordinal);
 
         (exitCode, output) = await RunAsync("/bin/bash", script, "--destdir", root, "--prefix", "opt");
         Assert.Equal(2, exitCode);
