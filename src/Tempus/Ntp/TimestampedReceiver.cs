@@ -17,6 +17,48 @@ internal static class TimestampedReceiver
         clock is RealtimeClock && Interop.Libc.EnableReceiveTimestamps(socket.SafeHandle) == 0;
 
     /// <summary>
+    /// Turns the kernel's software transmit timestamps on (SO_TIMESTAMPING, as chrony and tempusd's sources do), when the
+    /// client measures against CLOCK_REALTIME, so T1 is when the request left rather than a clock read before it was sent.
+    /// </summary>
+    /// <returns>Whether <see cref="TryTakeTransmitTimestamp"/> can give T1.</returns>
+    public static bool EnableTransmit(Socket socket, ISystemClock clock) =>
+        clock is RealtimeClock && Interop.Libc.EnableTransmitTimestamps(socket.SafeHandle) == 0;
+
+    /// <summary>
+    /// Empties the socket's error queue and returns the kernel's transmit timestamp of the one request sent (datagram
+    /// 0), when it is there and within 1 ms before to 1 s after <paramref name="readBeforeSend"/> (the clock read just
+    /// before the send, which the stamp replaces as T1).
+    /// </summary>
+    public static bool TryTakeTransmitTimestamp(Socket socket, NtpTimestamp readBeforeSend, out NtpTimestamp sent)
+    {
+        sent = default;
+        bool found = false;
+
+        // Bounded: one entry per datagram sent, and a one-shot exchange sends one.
+        for (int i = 0; i < 8; i++)
+        {
+            int read = Interop.Libc.ReadTransmitTimestamp(socket.SafeHandle, out long kernelRealtime, out uint id, out _);
+            if (read < 0)
+            {
+                break;
+            }
+
+            if (read == 1 && id == 0)
+            {
+                var stamp = NtpTimestamp.FromUnixTimeNanoseconds(kernelRealtime);
+                long lag = stamp - readBeforeSend;
+                if (lag >= -NtpTimestamp.SecondsToFixed(0.001) && lag <= NtpTimestamp.SecondsToFixed(1))
+                {
+                    sent = stamp;
+                    found = true;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Waits for the next datagram without taking it (a zero-byte peek), then reads it with its kernel timestamp.
     /// Socket errors (ICMP port unreachable on a connected socket, ...) surface as <see cref="SocketException"/>.
     /// </summary>

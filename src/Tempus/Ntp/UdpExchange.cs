@@ -14,7 +14,8 @@ internal delegate NtpQueryResult? ResponseHandler(ReadOnlySpan<byte> datagram, N
 /// <summary>
 /// The one client-side request/response exchange shared by the plain/symmetric-key and NTS clients: a connected
 /// UDP socket (ICMP unreachable surfaces as an error, other senders are filtered), kernel receive timestamps for
-/// T4, T1 read just before the send, and a receive loop that skips datagrams the handler rejects until the timeout.
+/// T4, T1 from the kernel's transmit timestamp (or read just before the send when there is none), and a receive loop
+/// that skips datagrams the handler rejects until the timeout.
 /// </summary>
 internal static class UdpExchange
 {
@@ -52,9 +53,11 @@ internal static class UdpExchange
 
         // On before the request leaves, so the response is stamped however fast it comes back.
         bool kernelTimestamps = TimestampedReceiver.Enable(socket, clock);
+        bool kernelTransmit = TimestampedReceiver.EnableTransmit(socket, clock);
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeoutSource.CancelAfter(timeout);
         NtpTimestamp t1 = clock.NtpNow;
+        bool t1FromKernel = false;
         try
         {
             await socket.SendAsync(request, SocketFlags.None, timeoutSource.Token).ConfigureAwait(false);
@@ -62,6 +65,15 @@ internal static class UdpExchange
         catch (SocketException e)
         {
             throw new NtpQueryException(NtpQueryError.Unreachable, $"cannot send to {NtpClient.Describe(host, server)}: {e.Message}", inner: e);
+        }
+
+        // T1 as the request left (the kernel's stamp), not the clock read before building the send: the time between
+        // lies on the request's side only, so half of it would be offset. Asked again when a response is in, for a
+        // device that stamps after the send call returned.
+        if (kernelTransmit && TimestampedReceiver.TryTakeTransmitTimestamp(socket, t1, out NtpTimestamp sent))
+        {
+            t1 = sent;
+            t1FromKernel = true;
         }
 
         byte[] buffer = new byte[ReceiveBufferSize];
@@ -81,6 +93,12 @@ internal static class UdpExchange
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionReset)
             {
                 throw new NtpQueryException(NtpQueryError.Unreachable, $"{NtpClient.Describe(host, server)} is unreachable: {e.Message} (no NTP server on that port?)", inner: e);
+            }
+
+            if (kernelTransmit && !t1FromKernel && TimestampedReceiver.TryTakeTransmitTimestamp(socket, t1, out NtpTimestamp late))
+            {
+                t1 = late;
+                t1FromKernel = true;
             }
 
             NtpQueryResult? result = handle(buffer.AsSpan(0, received), t1, t4, out lastRejection);
