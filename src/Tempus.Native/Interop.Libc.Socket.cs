@@ -127,6 +127,33 @@ internal static partial class Interop
         }
 
         /// <summary>
+        /// Empties the socket's error queue (at most 16 entries: one per datagram sent, and a client has one request
+        /// outstanding) and returns the software transmit timestamp of datagram <paramref name="datagramId"/> (its
+        /// SOF_TIMESTAMPING_OPT_ID number) when it is among them.
+        /// </summary>
+        internal static bool TakeTransmitTimestamp(SafeHandle socket, uint datagramId, out long timestampUnixNanoseconds)
+        {
+            timestampUnixNanoseconds = 0;
+            bool found = false;
+            for (int i = 0; i < 16; i++)
+            {
+                int read = ReadTransmitTimestamp(socket, out long stamp, out uint id, out _);
+                if (read < 0)
+                {
+                    break;
+                }
+
+                if (read == 1 && id == datagramId)
+                {
+                    timestampUnixNanoseconds = stamp;
+                    found = true;
+                }
+            }
+
+            return found;
+        }
+
+        /// <summary>
         /// Takes one entry off the socket's error queue without blocking (recvmsg with MSG_ERRQUEUE). Returns 1 with
         /// <paramref name="timestampUnixNanoseconds"/> and <paramref name="datagramId"/> (the SOF_TIMESTAMPING_OPT_ID
         /// counter of the datagram it stamps) for a software transmit timestamp; 0 for an entry that is something else

@@ -32,30 +32,20 @@ internal static class TimestampedReceiver
     public static bool TryTakeTransmitTimestamp(Socket socket, NtpTimestamp readBeforeSend, out NtpTimestamp sent)
     {
         sent = default;
-        bool found = false;
-
-        // Bounded: one entry per datagram sent, and a one-shot exchange sends one.
-        for (int i = 0; i < 8; i++)
+        if (!Interop.Libc.TakeTransmitTimestamp(socket.SafeHandle, datagramId: 0, out long kernelRealtime))
         {
-            int read = Interop.Libc.ReadTransmitTimestamp(socket.SafeHandle, out long kernelRealtime, out uint id, out _);
-            if (read < 0)
-            {
-                break;
-            }
-
-            if (read == 1 && id == 0)
-            {
-                var stamp = NtpTimestamp.FromUnixTimeNanoseconds(kernelRealtime);
-                long lag = stamp - readBeforeSend;
-                if (lag >= -NtpTimestamp.SecondsToFixed(0.001) && lag <= NtpTimestamp.SecondsToFixed(1))
-                {
-                    sent = stamp;
-                    found = true;
-                }
-            }
+            return false;
         }
 
-        return found;
+        var stamp = NtpTimestamp.FromUnixTimeNanoseconds(kernelRealtime);
+        long lag = stamp - readBeforeSend;
+        if (lag < -NtpTimestamp.SecondsToFixed(0.001) || lag > NtpTimestamp.SecondsToFixed(1))
+        {
+            return false;
+        }
+
+        sent = stamp;
+        return true;
     }
 
     /// <summary>

@@ -13,11 +13,8 @@ public sealed class TimestampedReceiverTests
     [Fact]
     public void TheRequestsTransmitStampIsTakenOnceAndLiesBetweenTheReadsAroundTheSend()
     {
-        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        client.Connect(server.LocalEndPoint!);
-        Assert.True(TimestampedReceiver.EnableTransmit(client, RealtimeClock.Instance), "SO_TIMESTAMPING refused");
+        using var pair = new StampingPair();
+        Socket client = pair.Client;
 
         NtpTimestamp before = RealtimeClock.Instance.NtpNow;
         client.Send(new byte[48]);
@@ -34,11 +31,8 @@ public sealed class TimestampedReceiverTests
     [Fact]
     public void AStampFarFromTheReadBeforeTheSendIsNotTheRequests()
     {
-        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        client.Connect(server.LocalEndPoint!);
-        Assert.True(TimestampedReceiver.EnableTransmit(client, RealtimeClock.Instance), "SO_TIMESTAMPING refused");
+        using var pair = new StampingPair();
+        Socket client = pair.Client;
 
         // The read "before the send" claims 10 s later than the send: the stamp cannot be this request's.
         NtpTimestamp wrong = RealtimeClock.Instance.NtpNow + NtpTimestamp.SecondsToFixed(10);
@@ -53,5 +47,26 @@ public sealed class TimestampedReceiverTests
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
 
         Assert.False(TimestampedReceiver.EnableTransmit(client, new SimulatedClock(new DateTime(2026, 11, 29, 0, 0, 0, DateTimeKind.Utc))));
+    }
+
+    // A client socket connected to a bound loopback socket, with transmit timestamps on.
+    private sealed class StampingPair : IDisposable
+    {
+        private readonly Socket _server = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+
+        public StampingPair()
+        {
+            _server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            Client.Connect(_server.LocalEndPoint!);
+            Assert.True(TimestampedReceiver.EnableTransmit(Client, RealtimeClock.Instance), "SO_TIMESTAMPING refused");
+        }
+
+        public Socket Client { get; } = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            _server.Dispose();
+        }
     }
 }

@@ -95,24 +95,13 @@ internal sealed class SourceSocket : IDisposable
             return false;
         }
 
-        bool found = false;
-        // Bounded: one entry per datagram sent, and one request is outstanding at a time.
-        for (int i = 0; i < 16; i++)
+        if (!Interop.Libc.TakeTransmitTimestamp(_socket.SafeHandle, _sent - 1, out long kernelRealtime))
         {
-            int read = Interop.Libc.ReadTransmitTimestamp(_socket.SafeHandle, out long kernelRealtime, out uint id, out _);
-            if (read < 0)
-            {
-                break;
-            }
-
-            if (read == 1 && id == _sent - 1)
-            {
-                localNs = ToLocalClock(kernelRealtime);
-                found = true;
-            }
+            return false;
         }
 
-        return found;
+        localNs = ToLocalClock(kernelRealtime);
+        return true;
     }
 
     /// <summary>
