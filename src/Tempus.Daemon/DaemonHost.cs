@@ -38,6 +38,13 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private readonly IClockControl _control;
     private readonly FreeRunningClockControl? _freeRunning;
     private readonly KeyRing? _keys;
+
+    // Key rings a reload put in service and then replaced: each is disposed (its secrets wiped) once no exchange can
+    // still use it. The ring from start-up belongs to the caller, which disposes it at exit.
+    private static readonly TimeSpan s_keyRetirement = TimeSpan.FromMinutes(10);
+    private readonly Lock _keysLock = new();
+    private readonly List<KeyRing> _retiredKeys = [];
+    private KeyRing? _reloadedKeys;
     private readonly CancellationTokenSource _stop = new();
     private NtsServerKeyRing? _ntsKeys;
     private NtpServerEngine? _serverEngine;
@@ -267,6 +274,18 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
         _keServer?.Dispose();
         _server?.Dispose();
+        lock (_keysLock)
+        {
+            foreach (KeyRing ring in _retiredKeys)
+            {
+                ring.Dispose();
+            }
+
+            _retiredKeys.Clear();
+            _reloadedKeys?.Dispose();
+            _reloadedKeys = null;
+        }
+
         _ntsKeys?.Dispose();
         _logFiles?.Dispose();
         (_control as IDisposable)?.Dispose();
@@ -434,6 +453,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             KeyRing? keys = config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger);
             _serverEngine?.ReplaceKeys(keys);
             Sources.ReplaceKeys(keys, config.KeyFile);
+            RetireKeys(keys);
             LogReloaded(_logger, _options.ConfigPath);
         }
         catch (Exception e) when (e is ConfigurationException or KeyFileException)
@@ -449,6 +469,54 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         }
 
         _systemd.Ready(SystemdStatus());
+    }
+
+    // The ring the last reload replaced stays usable for s_keyRetirement: a server worker may be in the middle of a
+    // request with it, a source may still get the answer to a request it signed with it. Then it is wiped, under the
+    // lock the sources check responses under (a source that still holds one of its keys then rejects the response).
+    private void RetireKeys(KeyRing? next)
+    {
+        KeyRing? previous;
+        lock (_keysLock)
+        {
+            previous = _reloadedKeys;
+            _reloadedKeys = next;
+            if (previous is not null)
+            {
+                _retiredKeys.Add(previous);
+            }
+        }
+
+        if (previous is not null)
+        {
+            _ = DisposeRetiredKeysAsync(previous);
+        }
+    }
+
+    private async Task DisposeRetiredKeysAsync(KeyRing ring)
+    {
+        try
+        {
+            await Task.Delay(s_keyRetirement, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: DisposeAsync wipes every ring left.
+            return;
+        }
+
+        lock (_keysLock)
+        {
+            if (!_retiredKeys.Remove(ring))
+            {
+                return;
+            }
+        }
+
+        lock (_sync)
+        {
+            ring.Dispose();
+        }
     }
 
     private string SystemdStatus()

@@ -194,6 +194,9 @@ public sealed class SymmetricKey : IDisposable
         return true;
     }
 
+    /// <summary>Whether <see cref="Dispose"/> wiped the secret (a key ring retired by a reload).</summary>
+    public bool IsDisposed => _disposed;
+
     /// <summary>Wipes the secret. Calls after disposal throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {

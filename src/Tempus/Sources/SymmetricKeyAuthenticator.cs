@@ -125,6 +125,13 @@ public sealed class SymmetricKeyAuthenticator : IRequestAuthenticator
             return false;
         }
 
+        if (key.IsDisposed)
+        {
+            // The request was signed with a key from a key file reloaded since, whose ring has been retired and wiped.
+            failure = $"response to a request signed with key {KeyId} from before a key file reload, too late to check";
+            return false;
+        }
+
         if (layout.IsCryptoNak)
         {
             failure = $"crypto-NAK: the server does not accept key {key.Id}";

@@ -50,6 +50,30 @@ public sealed class SymmetricKeyAuthenticatorTests : IDisposable
     }
 
     [Fact]
+    public void AResponseSignedWithAKeyWhoseRingWasRetiredAndWipedIsRejectedNotThrown()
+    {
+        // The source's own copy of key 21 (the lab server's secret), from a ring a later reload retires.
+        var retired = new SymmetricKey(21, MacAlgorithm.Aes128Cmac, Convert.FromHexString("000102030405060708090A0B0C0D0E0F"), "old.keys:1");
+        using var replacement = new SymmetricKey(21, MacAlgorithm.Aes128Cmac, Convert.FromHexString("000102030405060708090A0B0C0D0E0F"), "new.keys:1");
+        var authenticator = new SymmetricKeyAuthenticator(retired);
+        NtpSource source = _lab.Source(SourceLab.Definition(keyId: 21), authenticator);
+        _lab.AdvanceToNextPoll(source);
+        byte[] response = _lab.Serve(_lab.Request(source));
+
+        // The reload swaps the key, and the retired ring is wiped before this late answer to the old request comes in.
+        authenticator.ReplaceKey(replacement);
+        retired.Dispose();
+        Assert.True(retired.IsDisposed);
+        _lab.Advance(0.03);
+
+        Assert.Equal(SourceResponseOutcome.AuthenticationFailed, _lab.Deliver(source, response));
+        Assert.Contains("from before a key file reload, too late to check", source.Report(_lab.LocalNs).LastAuthenticationError, StringComparison.Ordinal);
+
+        // The next poll is signed with the new key and answered.
+        Assert.Equal(SourceResponseOutcome.Accepted, _lab.Poll(source));
+    }
+
+    [Fact]
     public void AfterTheSwapAResponseSignedWithTheOldKeyToANewRequestFails()
     {
         using var replacement = new SymmetricKey(21, MacAlgorithm.Aes128Cmac, s_otherSecret, "reloaded.keys:1");
