@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Tempus.Config;
 using Tempus.Protocol;
 
 namespace Tempus.Clock;
@@ -271,17 +272,7 @@ public sealed class LeapSecondTable
     // NTP era 0 seconds (since 1900) to POSIX seconds.
     private static long NtpSecondsToUnix(long ntpSeconds) => ntpSeconds - 2208988800L;
 
-    private static string Printable(ReadOnlySpan<char> s)
-    {
-        ReadOnlySpan<char> head = s.Length > 24 ? s[..24] : s;
-        return string.Create(head.Length, head.ToString(), static (dest, src) =>
-        {
-            for (int i = 0; i < src.Length; i++)
-            {
-                dest[i] = src[i] is >= ' ' and <= '~' ? src[i] : '?';
-            }
-        });
-    }
+    private static string Printable(ReadOnlySpan<char> s) => DiagnosticText.Printable(s.ToString(), 24);
 
     // RFC 8536 §3.1: "TZif", version, 15 unused bytes, then six 32-bit big-endian counts.
     private readonly record struct TzifHeader(int Offset, int Version, int UtCount, int StdCount, int LeapCount, int TimeCount, int TypeCount, int CharCount)

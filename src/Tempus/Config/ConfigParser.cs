@@ -592,29 +592,7 @@ public static partial class ConfigParser
     /// <summary><see cref="Printable"/> for a path: long enough for any real path.</summary>
     private static string PrintablePath(string path) => Printable(path, 1024);
 
-    private static string Printable(string text, int maxQuoted = 64)
-    {
-        var builder = new StringBuilder(Math.Min(text.Length, maxQuoted) + 8);
-        foreach (char ch in text)
-        {
-            if (builder.Length >= maxQuoted)
-            {
-                builder.Append("...");
-                break;
-            }
-
-            if (char.IsControl(ch) || char.IsSurrogate(ch))
-            {
-                builder.Append(CultureInfo.InvariantCulture, $"\\x{(int)ch:x2}");
-            }
-            else
-            {
-                builder.Append(ch);
-            }
-        }
-
-        return builder.ToString();
-    }
+    private static string Printable(string text, int maxQuoted = 64) => DiagnosticText.Printable(text, maxQuoted);
 
     private enum FileKind
     {
