@@ -8,6 +8,8 @@ namespace Tempus.Tls;
 /// <summary>
 /// An NTS-KE client's TLS configuration, loaded once (trusted CAs, TLS 1.3 only, ALPN <c>ntske/1</c>,
 /// certificate and host name verification) and used for any number of connections to one server name.
+/// Thread-safe: the OpenSSL context is not changed after the constructor, and each connection verifies the
+/// server's name on its own connection object, so any number of threads may connect at once.
 /// </summary>
 public sealed class TlsClientContext : IDisposable
 {
@@ -97,15 +99,26 @@ public sealed class TlsClientContext : IDisposable
         ConnectAsync(host, port, deferFinalFlight: false, cancellationToken);
 
     /// <summary><see cref="ConnectAsync(string, int, CancellationToken)"/>, optionally with <see cref="TlsSession.DeferFinalFlight"/>.</summary>
-    internal async Task<TlsSession> ConnectAsync(string host, int port, bool deferFinalFlight, CancellationToken cancellationToken)
+    internal Task<TlsSession> ConnectAsync(string host, int port, bool deferFinalFlight, CancellationToken cancellationToken) =>
+        ConnectAsync(host, port, Options, deferFinalFlight, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ConnectAsync(string, int, bool, CancellationToken)"/> with the server name and handshake timeout of
+    /// <paramref name="session"/> instead of <see cref="Options"/>: one context, loaded once, serves servers of
+    /// different names. The trust settings are always this context's.
+    /// </summary>
+    internal async Task<TlsSession> ConnectAsync(string host, int port, TlsClientOptions session, bool deferFinalFlight, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         ArgumentOutOfRangeException.ThrowIfLessThan(port, IPEndPoint.MinPort);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, IPEndPoint.MaxPort);
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentException.ThrowIfNullOrWhiteSpace(session.ServerName);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(session.HandshakeTimeout, TimeSpan.Zero);
         ObjectDisposedException.ThrowIf(_disposed, this);
 
         string peer = FormatPeer(host, port);
-        TimeSpan limit = Options.HandshakeTimeout;
+        TimeSpan limit = session.HandshakeTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(limit);
 
@@ -142,16 +155,28 @@ public sealed class TlsClientContext : IDisposable
         }
 
         // The session owns the stream, and the stream owns the socket.
-        TlsSession session = TlsSession.CreateClient(_ctx, new NetworkStream(socket, ownsSocket: true), ownsTransport: true, peer, Options);
-        session.DeferFinalFlight = deferFinalFlight;
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        TlsSession tls;
         try
         {
-            await session.HandshakeWithinAsync(timeout, limit, cancellationToken).ConfigureAwait(false);
-            return session;
+            tls = TlsSession.CreateClient(_ctx, stream, ownsTransport: true, peer, session);
         }
         catch
         {
-            session.Dispose();
+            // E.g. this context disposed by another thread since the check above: the socket is not the session's yet.
+            stream.Dispose();
+            throw;
+        }
+
+        tls.DeferFinalFlight = deferFinalFlight;
+        try
+        {
+            await tls.HandshakeWithinAsync(timeout, limit, cancellationToken).ConfigureAwait(false);
+            return tls;
+        }
+        catch
+        {
+            tls.Dispose();
             throw;
         }
     }

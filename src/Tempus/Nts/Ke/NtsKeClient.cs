@@ -13,20 +13,45 @@ namespace Tempus.Nts;
 /// <summary>
 /// The client side of NTS Key Establishment (RFC 8915 §4): one TLS 1.3 connection per exchange, one request, one
 /// response, and an <see cref="NtsSession"/> with the exported keys and the cookies. Thread-safe; one instance can
-/// serve every NTS source.
+/// serve every NTS source, and run any number of exchanges at once.
 /// </summary>
+/// <remarks>
+/// By default each exchange loads its trusted certificates anew (so a replaced CA file counts from the next
+/// exchange on), which costs about a millisecond of CPU. A client that makes many exchanges with the same trust
+/// settings, such as a load generator, can be given one <see cref="TlsClientContext"/> to use for all of them.
+/// </remarks>
 public sealed partial class NtsKeClient
 {
     private readonly ILogger _logger;
     private readonly ISystemClock _clock;
+    private readonly TlsClientContext? _tlsContext;
 
-    /// <summary>Creates a client.</summary>
+    /// <summary>Creates a client that loads the trust settings of each exchange's options for that exchange.</summary>
     /// <param name="logger">Where to log; nothing is logged when <see langword="null"/>.</param>
     /// <param name="clock">The clock that stamps <see cref="NtsSession.EstablishedUnixNanoseconds"/>; the real-time clock when <see langword="null"/>.</param>
     public NtsKeClient(ILogger? logger = null, ISystemClock? clock = null)
     {
         _logger = logger ?? NullLogger.Instance;
         _clock = clock ?? RealtimeClock.Instance;
+    }
+
+    /// <summary>
+    /// Creates a client whose exchanges all use <paramref name="tlsContext"/>, loaded once, instead of a context of
+    /// their own. Each exchange's options must carry the same trust settings as the context
+    /// (<see cref="NtsKeClientOptions.TrustedCertificateFiles"/>, <see cref="NtsKeClientOptions.TrustedCertificateDirectories"/>,
+    /// <see cref="NtsKeClientOptions.UseSystemCertificates"/>, <see cref="NtsKeClientOptions.SkipCertificateTimeChecks"/>);
+    /// the certificate name and the timeouts still come from each exchange (the context's
+    /// <see cref="TlsClientOptions.ServerName"/> and <see cref="TlsClientOptions.HandshakeTimeout"/> are not used). Files
+    /// changed after the context was made are not read again: make a new context to trust them.
+    /// </summary>
+    /// <param name="tlsContext">The TLS context; the caller keeps it, and disposes it once no exchange runs any more.</param>
+    /// <param name="logger">Where to log; nothing is logged when <see langword="null"/>.</param>
+    /// <param name="clock">The clock that stamps <see cref="NtsSession.EstablishedUnixNanoseconds"/>; the real-time clock when <see langword="null"/>.</param>
+    public NtsKeClient(TlsClientContext tlsContext, ILogger? logger = null, ISystemClock? clock = null)
+        : this(logger, clock)
+    {
+        ArgumentNullException.ThrowIfNull(tlsContext);
+        _tlsContext = tlsContext;
     }
 
     /// <summary>
@@ -41,6 +66,8 @@ public sealed partial class NtsKeClient
     /// <returns>The session: keys, at most eight cookies, and the NTP server and port to use (the Server and Port records, or this host and 123).</returns>
     /// <exception cref="NtsKeException">The exchange failed; <see cref="NtsKeException.Reason"/> says why and the message what to do.</exception>
     /// <exception cref="TlsConfigurationException">A trusted certificate file or directory of <paramref name="options"/> cannot be used.</exception>
+    /// <exception cref="ArgumentException">This client was given a <see cref="TlsClientContext"/> whose trust settings differ from those of <paramref name="options"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The <see cref="TlsClientContext"/> this client was given has been disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<NtsSession> ExchangeAsync(string host, int port, NtsKeClientOptions options, CancellationToken cancellationToken = default)
     {
@@ -52,12 +79,23 @@ public sealed partial class NtsKeClient
         NtsKeRequest request = CreateRequest(options.AeadAlgorithms);
         string peer = TlsClientContext.FormatPeer(host, port);
 
-        using var tls = new TlsClientContext(options.ToTlsOptions(host));
+        TlsClientOptions tlsOptions = options.ToTlsOptions(host);
+        if (_tlsContext is not null && !HaveSameTrust(_tlsContext.Options, tlsOptions))
+        {
+            throw new ArgumentException(
+                "the trust settings of these options (trusted certificate files and directories, system certificates, certificate time checks) differ from those of the TLS context this NtsKeClient was given: pass options with the context's settings, or use another client",
+                nameof(options));
+        }
+
+        // Without a context of the client's, the trust settings are read for this exchange: a CA file replaced since
+        // the last exchange counts.
+        using TlsClientContext? ownContext = _tlsContext is null ? new TlsClientContext(tlsOptions) : null;
+        TlsClientContext tls = _tlsContext ?? ownContext!;
         TlsSession session;
         try
         {
-            // The request goes out with the client Finished, in one segment.
-            session = await tls.ConnectAsync(host, port, deferFinalFlight: true, cancellationToken).ConfigureAwait(false);
+            // The request goes out with the client Finished, in one segment. The certificate name is this exchange's.
+            session = await tls.ConnectAsync(host, port, tlsOptions, deferFinalFlight: true, cancellationToken).ConfigureAwait(false);
         }
         catch (TlsHandshakeException ex)
         {
@@ -140,6 +178,12 @@ public sealed partial class NtsKeClient
             return result;
         }
     }
+
+    private static bool HaveSameTrust(TlsClientOptions context, TlsClientOptions exchange) =>
+        context.UseSystemCertificates == exchange.UseSystemCertificates
+        && context.SkipCertificateTimeChecks == exchange.SkipCertificateTimeChecks
+        && context.TrustedCertificateFiles.SequenceEqual(exchange.TrustedCertificateFiles, StringComparer.Ordinal)
+        && context.TrustedCertificateDirectories.SequenceEqual(exchange.TrustedCertificateDirectories, StringComparer.Ordinal);
 
     // The TLS layer's messages already name the certificate problem and its remedy; keep them, and sort the
     // connection failures into the reasons a caller acts on differently.
