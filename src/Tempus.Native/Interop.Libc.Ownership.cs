@@ -9,6 +9,11 @@ internal static partial class Interop
         private const int OwnershipAtSymlinkNoFollow = 0x100;
         private const uint OwnershipStatxMask = 0x1 | 0x2 | 0x8 | 0x10;
 
+        // <fcntl.h> AT_EMPTY_PATH (statx of the descriptor itself), <linux/stat.h> STATX_INO; the device numbers
+        // are always filled in.
+        private const int IdentityAtEmptyPath = 0x1000;
+        private const uint IdentityStatxMask = 0x100;
+
         /// <summary><c>S_IFMT</c> and the file types of <c>st_mode</c> (<c>&lt;sys/stat.h&gt;</c>).</summary>
         internal const int S_IFMT = 0xF000;
         internal const int S_IFSOCK = 0xC000;
@@ -31,6 +36,14 @@ internal static partial class Interop
             internal ushort StxMode;
             private ushort _spare0;
             internal ulong StxIno;
+            private ulong _stxSize;
+            private ulong _stxBlocks;
+            private ulong _stxAttributesMask;
+            private unsafe fixed byte _stxTimes[4 * 16];
+            internal uint StxRdevMajor;
+            internal uint StxRdevMinor;
+            internal uint StxDevMajor;
+            internal uint StxDevMinor;
         }
 
         [LibraryImport(Libraries.Libc, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
@@ -56,6 +69,27 @@ internal static partial class Interop
             uid = st.StxUid;
             gid = st.StxGid;
             mode = st.StxMode;
+            return 0;
+        }
+
+        /// <summary>
+        /// The device and inode numbers of the open file <paramref name="fd"/> (statx(2) with <c>AT_EMPTY_PATH</c>, as
+        /// fstat(2) would give them), the device as glibc's <c>makedev</c> encodes <c>st_dev</c>: systemd writes
+        /// <c>JOURNAL_STREAM</c> as <c>st_dev:st_ino</c> of the journal stream for a service to compare with its
+        /// stderr. Returns 0 or errno.
+        /// </summary>
+        internal static int GetFileIdentity(int fd, out ulong device, out ulong inode)
+        {
+            if (StatxStructNative(fd, "", IdentityAtEmptyPath, IdentityStatxMask, out Statx st) != 0)
+            {
+                device = inode = 0;
+                return Marshal.GetLastPInvokeError();
+            }
+
+            // <sys/sysmacros.h> __gnu_dev_makedev: the 64-bit dev_t glibc's fstat returns.
+            ulong major = st.StxDevMajor, minor = st.StxDevMinor;
+            device = ((major & 0xFFFu) << 8) | ((major & 0xFFFF_F000u) << 32) | (minor & 0xFFu) | ((minor & 0xFFFF_FF00u) << 12);
+            inode = st.StxIno;
             return 0;
         }
 
