@@ -2,10 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using Tempus.Auth;
 using Tempus.Clock;
 using Tempus.Config;
+using Tempus.Daemon.Logging;
 using Tempus.Nts;
 using Tempus.Tls;
 using Tempus.Server;
@@ -76,7 +76,7 @@ internal static partial class Daemon
 
     public static async Task<int> RunAsync(DaemonOptions options)
     {
-        using ILoggerFactory loggerFactory = CreateLoggerFactory(options.Verbosity);
+        using LoggerFactory loggerFactory = CreateLoggerFactory(options.Verbosity);
         ILogger logger = loggerFactory.CreateLogger("tempusd");
 
         TempusConfiguration config;
@@ -146,29 +146,17 @@ internal static partial class Daemon
         return ring;
     }
 
-    private static ILoggerFactory CreateLoggerFactory(int verbosity) => LoggerFactory.Create(builder =>
+    private static LoggerFactory CreateLoggerFactory(int verbosity)
     {
-        builder.SetMinimumLevel(verbosity switch { 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace });
-        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not null)
+        // The factory alone, without LoggerFactory.Create's service container: one provider, one minimum level.
+        var factory = new LoggerFactory([], new LoggerFilterOptions
         {
-            // Under systemd: syslog priority prefixes, one line per message, no colours.
-            builder.AddSystemdConsole(o => o.IncludeScopes = false);
-        }
-        else
-        {
-            builder.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                o.UseUtcTimestamp = true;
-                o.ColorBehavior = LoggerColorBehavior.Disabled;
-            });
-        }
-
-        builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-    });
-
-
+            MinLevel = verbosity switch { 0 => LogLevel.Information, 1 => LogLevel.Debug, _ => LogLevel.Trace },
+        });
+        // AddProvider, not the constructor, so the factory disposes it (and the journal socket) at exit.
+        factory.AddProvider(TempusLoggerProvider.FromEnvironment());
+        return factory;
+    }
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "{Message}")]
     private static partial void LogFatal(ILogger logger, string message);

@@ -1,0 +1,126 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Tempus.Daemon.Logging;
+
+/// <summary>
+/// Where tempusd's log entries go, one at a time under a lock with one reused buffer (logging is low volume: per
+/// packet events are Trace only), written before <c>Log</c> returns, with no thread of its own. Under systemd with
+/// stderr connected to the journal, each entry is one datagram of the journal's native protocol (structured
+/// fields, see <see cref="JournalEntry"/>); if the journal refuses it (socket gone, queue full, too large) the
+/// entry goes to stderr as a <c>&lt;priority&gt;</c> line instead, which journald reads too. Otherwise each entry
+/// is one SimpleConsole-style line on stderr. Nothing here throws: a log entry that cannot be written anywhere is
+/// lost rather than stopping time service.
+/// </summary>
+internal sealed class LogOutput : IDisposable
+{
+    /// <summary>journald's native protocol socket (systemd.io/JOURNAL_NATIVE_PROTOCOL).</summary>
+    public const string JournalSocketPath = "/run/systemd/journal/socket";
+
+    // A stderr line longer than this (a message of a megabyte) is cut: bounded, like the journal's datagram.
+    private const int MaxLineBytes = 1024 * 1024;
+
+    private readonly Lock _lock = new();
+    private readonly Stream _stderr;
+    private readonly TimeProvider _time;
+    private readonly LogBuffer _line = new(MaxLineBytes);
+    private readonly LogBuffer? _datagram;
+    private readonly SocketAddress? _journalAddress;
+    private Socket? _journal;
+
+    /// <summary>
+    /// Writes to <paramref name="stderr"/>, and to the journal socket at <paramref name="journalSocketPath"/> when it
+    /// is not null (the caller checked <c>JOURNAL_STREAM</c>); tests pass their own stream and socket.
+    /// </summary>
+    internal LogOutput(Stream stderr, string? journalSocketPath, TimeProvider time)
+    {
+        _stderr = stderr;
+        _time = time;
+        if (journalSocketPath is null)
+        {
+            return;
+        }
+
+        _datagram = new LogBuffer(JournalEntry.MaxDatagramBytes);
+        try
+        {
+            _journalAddress = new UnixDomainSocketEndPoint(journalSocketPath).Serialize();
+            // Non-blocking: a journal that falls behind costs a line on the stream, never a stalled poll loop.
+            _journal = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            _journal?.Dispose();
+            _journal = null;
+        }
+    }
+
+    /// <summary>
+    /// The output for this process: the journal when <c>JOURNAL_STREAM</c> names stderr, else stderr lines.
+    /// </summary>
+    public static LogOutput FromEnvironment() =>
+        new(Console.OpenStandardError(),
+            JournalStream.IsStandardError(Environment.GetEnvironmentVariable("JOURNAL_STREAM")) ? JournalSocketPath : null,
+            TimeProvider.System);
+
+    /// <summary>True while entries go to the journal's native socket first.</summary>
+    public bool UsesJournal => Volatile.Read(ref _journal) is not null;
+
+    /// <summary>Writes one entry.</summary>
+    public void Write<TState>(LogLevel level, string category, EventId eventId, string message, Exception? exception, TState state)
+    {
+        string? exceptionText = exception?.ToString();
+        lock (_lock)
+        {
+            if (_journal is not null && TrySendToJournal(level, category, eventId, message, exceptionText, state))
+            {
+                return;
+            }
+
+            _line.Clear();
+            if (_datagram is not null)
+            {
+                StderrLine.WriteSyslog(_line, level, category, eventId.Id, message, exceptionText);
+            }
+            else
+            {
+                StderrLine.WriteSimple(_line, _time.GetUtcNow(), level, category, eventId.Id, message, exceptionText);
+            }
+
+            try
+            {
+                _stderr.Write(_line.Written);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+            {
+                // stderr closed or full beyond repair: there is nowhere left to say so.
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _journal?.Dispose();
+            _journal = null;
+        }
+    }
+
+    private bool TrySendToJournal<TState>(LogLevel level, string category, EventId eventId, string message, string? exception, TState state)
+    {
+        _datagram!.Clear();
+        JournalEntry.Write(_datagram, level, category, eventId, message, exception, state);
+        try
+        {
+            return _journal!.SendTo(_datagram.Written, SocketFlags.None, _journalAddress!) == _datagram.Length;
+        }
+        catch (SocketException)
+        {
+            // ENOENT/ECONNREFUSED (journald not running), EAGAIN (its queue is full), EMSGSIZE: the stream instead.
+            return false;
+        }
+    }
+}
