@@ -110,6 +110,43 @@ public sealed class UdpNtpServerTests : IDisposable
     }
 
     [Fact]
+    public void ABurstLargerThanTheKernelsDefaultReceiveBufferWaitsForTheWorkerInsteadOfBeingDropped()
+    {
+        // The kernel's default buffer (net.core.rmem_default, 208 KiB unless tuned) holds only about 250 small
+        // datagrams; the server asks for UdpNtpServer.ReceiveBufferBytes, which holds 400 even where
+        // net.core.rmem_max is the kernel's default (the size is then capped at 2 x 208 KiB).
+        const int burst = 400;
+        NtpServerEngine engine = Engine();
+        using var server = new UdpNtpServer(engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance, workers: 1);
+        IPEndPoint endpoint = server.LocalEndpoints[0];
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp)
+        {
+            ReceiveTimeout = (int)s_timeout.TotalMilliseconds,
+            ReceiveBufferSize = UdpNtpServer.ReceiveBufferBytes,
+        };
+        client.Connect(endpoint);
+
+        // Not started yet: the whole burst queues in the worker's socket, as when its thread is kept off the CPU.
+        for (int i = 0; i < burst; i++)
+        {
+            client.Send(Plain(0x5000UL + (ulong)i));
+        }
+
+        server.Start();
+        byte[] buffer = new byte[256];
+        var answered = new HashSet<ulong>();
+        for (int i = 0; i < burst; i++)
+        {
+            int length = client.Receive(buffer);
+            Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(buffer.AsSpan(0, length), out NtpPacketHeader response));
+            Assert.True(answered.Add(response.OriginTimestamp.Value), "each request is answered once");
+        }
+
+        Assert.Equal(burst, answered.Count);
+        Assert.Equal(burst, engine.Counters.Received);
+    }
+
+    [Fact]
     public void SymmetricKeyAndNtsRequestsAreAnsweredThroughTheBatchPath()
     {
         NtpServerEngine engine = Engine();
