@@ -33,7 +33,7 @@ public sealed partial class UdpNtpServer : IDisposable
     /// (about 800 bytes); at 100,000 requests a second a worker kept off the CPU for 2.5 ms would drop the rest of the
     /// burst. 1 MiB (the kernel charges twice that, capped by net.core.rmem_max) holds about 2,500: a busy server
     /// rides out scheduling delays and client bursts instead of losing them. It is kernel memory, used only while
-    /// requests wait, as unbound's and knot's so-rcvbuf.
+    /// requests wait (a DNS server such as unbound offers the same setting as so-rcvbuf).
     /// </summary>
     public const int ReceiveBufferBytes = 1 << 20;
 
