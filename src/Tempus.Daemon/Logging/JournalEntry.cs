@@ -46,8 +46,12 @@ internal static class JournalEntry
     // The most elements of a collection value, as LoggerMessage's formatter joins them with ", ".
     private const int MaxCollectionElements = 64;
 
-    /// <summary>Writes the datagram for one entry into <paramref name="buffer"/> (which the caller cleared).</summary>
-    public static void Write<TState>(LogBuffer buffer, LogLevel level, string category, EventId eventId, string message, string? exception, TState state)
+    /// <summary>
+    /// Writes the datagram for one entry into <paramref name="buffer"/> (which the caller cleared);
+    /// <paramref name="values"/> is the state of a [LoggerMessage] or LoggerMessage.Define entry: the template's
+    /// named values, then <c>{OriginalFormat}</c>.
+    /// </summary>
+    public static void Write(LogBuffer buffer, LogLevel level, string category, EventId eventId, string message, string? exception, IReadOnlyList<KeyValuePair<string, object?>>? values)
     {
         if (exception is null)
         {
@@ -78,8 +82,7 @@ internal static class JournalEntry
             WriteField(buffer, "TEMPUS_EXCEPTION"u8, exception, MaxMessageBytes);
         }
 
-        // [LoggerMessage] and LoggerMessage.Define state: the template's named values, then {OriginalFormat} last.
-        if (state is IReadOnlyList<KeyValuePair<string, object?>> values)
+        if (values is not null)
         {
             int count = Math.Min(values.Count, MaxTemplateValues + 1);
             for (int i = 0; i < count; i++)

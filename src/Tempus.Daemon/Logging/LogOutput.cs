@@ -67,13 +67,13 @@ internal sealed class LogOutput : IDisposable
     /// <summary>True while entries go to the journal's native socket first.</summary>
     public bool UsesJournal => Volatile.Read(ref _journal) is not null;
 
-    /// <summary>Writes one entry.</summary>
-    public void Write<TState>(LogLevel level, string category, EventId eventId, string message, Exception? exception, TState state)
+    /// <summary>Writes one entry; <paramref name="values"/> are the message template's named values, for the journal.</summary>
+    public void Write(LogLevel level, string category, EventId eventId, string message, Exception? exception, IReadOnlyList<KeyValuePair<string, object?>>? values)
     {
         string? exceptionText = exception?.ToString();
         lock (_lock)
         {
-            if (_journal is not null && TrySendToJournal(level, category, eventId, message, exceptionText, state))
+            if (_journal is not null && TrySendToJournal(level, category, eventId, message, exceptionText, values))
             {
                 return;
             }
@@ -109,10 +109,10 @@ internal sealed class LogOutput : IDisposable
         }
     }
 
-    private bool TrySendToJournal<TState>(LogLevel level, string category, EventId eventId, string message, string? exception, TState state)
+    private bool TrySendToJournal(LogLevel level, string category, EventId eventId, string message, string? exception, IReadOnlyList<KeyValuePair<string, object?>>? values)
     {
         _datagram!.Clear();
-        JournalEntry.Write(_datagram, level, category, eventId, message, exception, state);
+        JournalEntry.Write(_datagram, level, category, eventId, message, exception, values);
         try
         {
             return _journal!.SendTo(_datagram.Written, SocketFlags.None, _journalAddress!) == _datagram.Length;

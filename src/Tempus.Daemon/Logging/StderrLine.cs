@@ -83,10 +83,17 @@ internal static class StderrLine
             WriteOneLine(buffer, exception);
         }
 
-        // A line cut at the buffer's capacity still ends in a newline, so the next entry starts a line of its own.
+        // A line cut at the buffer's capacity still ends in a newline, so the next entry starts a line of its own: the
+        // last character (all of its UTF-8 bytes) makes room for it.
         if (!buffer.TryWrite((byte)'\n'))
         {
-            buffer.SetLength(buffer.Length - 1);
+            int end = buffer.Length - 1;
+            while (end > 0 && (buffer.Slice(end, 1)[0] & 0xC0) == 0x80)
+            {
+                end--;
+            }
+
+            buffer.SetLength(end);
             buffer.TryWrite((byte)'\n');
         }
     }

@@ -52,6 +52,9 @@ internal sealed class TempusLogger(string category, LogOutput output) : ILogger
             return;
         }
 
-        output.Write(logLevel, category, eventId, message ?? "", exception, state);
+        // The template's values matter only to the journal: boxing a [LoggerMessage] state struct for them is the one
+        // allocation beyond the message, and only then. Everything past this point is non-generic, so NativeAOT
+        // compiles it once rather than once per state type.
+        output.Write(logLevel, category, eventId, message ?? "", exception, output.UsesJournal ? state as IReadOnlyList<KeyValuePair<string, object?>> : null);
     }
 }
