@@ -15,6 +15,12 @@ public sealed class StatxLayoutTests
         Assert.Equal(24, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxGid)));
         Assert.Equal(28, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxMode)));
         Assert.Equal(32, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxIno)));
+        // After stx_size, stx_blocks, stx_attributes_mask and four 16-byte timestamps: stx_rdev_major 128,
+        // stx_rdev_minor 132, stx_dev_major 136, stx_dev_minor 140.
+        Assert.Equal(128, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxRdevMajor)));
+        Assert.Equal(132, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxRdevMinor)));
+        Assert.Equal(136, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxDevMajor)));
+        Assert.Equal(140, (int)Marshal.OffsetOf<Interop.Libc.Statx>(nameof(Interop.Libc.Statx.StxDevMinor)));
     }
 
     [Fact]
