@@ -39,12 +39,15 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private readonly FreeRunningClockControl? _freeRunning;
     private readonly KeyRing? _keys;
 
-    // Key rings a reload put in service and then replaced: each is disposed (its secrets wiped) once no exchange can
-    // still use it. The ring from start-up belongs to the caller, which disposes it at exit.
+    // The key ring in service (the start-up one until a reload replaces it), and those reloads replaced: each replaced
+    // ring, the start-up one too, is disposed (its secrets wiped) once no exchange can still use it, and at exit. The
+    // start-up ring is the caller's, which disposes it at exit too (a second Dispose does nothing); while it is in
+    // service the host leaves it alone.
     private static readonly TimeSpan s_keyRetirement = TimeSpan.FromMinutes(10);
+    private readonly TimeProvider _timeProvider;
     private readonly Lock _keysLock = new();
-    private readonly List<KeyRing> _retiredKeys = [];
-    private KeyRing? _reloadedKeys;
+    private readonly Dictionary<KeyRing, ITimer> _retiredKeys = new(ReferenceEqualityComparer.Instance);
+    private KeyRing? _keysInService;
     private readonly CancellationTokenSource _stop = new();
     private NtsServerKeyRing? _ntsKeys;
     private NtpServerEngine? _serverEngine;
@@ -59,14 +62,20 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     /// <param name="options">The command line.</param>
     /// <param name="config">The configuration.</param>
-    /// <param name="keys">The symmetric keys (shared by the server and the sources), or null.</param>
+    /// <param name="keys">
+    /// The symmetric keys (shared by the server and the sources), or null. They stay the caller's to dispose; once a
+    /// reload replaces them, the host also wipes them, after the retirement delay or at exit.
+    /// </param>
     /// <param name="loggerFactory">Where to log.</param>
     /// <param name="virtualClock">Track corrections virtually and never adjust the system clock (-x, and the one-shot modes).</param>
-    public DaemonHost(DaemonOptions options, TempusConfiguration config, KeyRing? keys, ILoggerFactory loggerFactory, bool virtualClock)
+    /// <param name="timeProvider">Times the retirement of replaced key rings (tests advance a fake one); the system's by default.</param>
+    public DaemonHost(DaemonOptions options, TempusConfiguration config, KeyRing? keys, ILoggerFactory loggerFactory, bool virtualClock, TimeProvider? timeProvider = null)
     {
         _options = options;
+        _timeProvider = timeProvider ?? TimeProvider.System;
         _config = config;
         _keys = keys;
+        _keysInService = keys;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("tempusd");
 
@@ -113,6 +122,21 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     /// <summary>The lock around the sync engine and the sources.</summary>
     public object SyncRoot => _sync;
+
+    /// <summary>How long a key ring replaced by a reload stays usable before it is wiped.</summary>
+    internal static TimeSpan KeyRetirementDelay => s_keyRetirement;
+
+    /// <summary>The ring the server and the sources use now: the start-up ring until a reload replaces it.</summary>
+    internal KeyRing? KeysInService
+    {
+        get
+        {
+            lock (_keysLock)
+            {
+                return _keysInService;
+            }
+        }
+    }
 
     /// <summary>Starts everything and runs until SIGTERM/SIGINT, <paramref name="timeout"/> (chronyd -t) or a maxchange
     /// give-up; returns the exit code.</summary>
@@ -276,14 +300,19 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         _server?.Dispose();
         lock (_keysLock)
         {
-            foreach (KeyRing ring in _retiredKeys)
+            foreach ((KeyRing ring, ITimer timer) in _retiredKeys)
             {
+                timer.Dispose();
                 ring.Dispose();
             }
 
             _retiredKeys.Clear();
-            _reloadedKeys?.Dispose();
-            _reloadedKeys = null;
+            if (!ReferenceEquals(_keysInService, _keys))
+            {
+                _keysInService?.Dispose();
+            }
+
+            _keysInService = null;
         }
 
         _ntsKeys?.Dispose();
@@ -349,7 +378,11 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         }
 
         _clientLog = ClientLog.FromConfiguration(_config, clock);
-        _serverEngine = new NtpServerEngine(clock, _keys, _config.NtpAccess, _config.CryptoNak, Engine.Reference, _ntsKeys, _clientLog);
+        lock (_keysLock)
+        {
+            // SIGHUP is handled from the start: a reload may have replaced the start-up ring (and retired it) already.
+            _serverEngine = new NtpServerEngine(clock, _keysInService, _config.NtpAccess, _config.CryptoNak, Engine.Reference, _ntsKeys, _clientLog);
+        }
         if (_config.Port != 0)
         {
             if (!_config.NtpAccess.HasAllowRules)
@@ -451,9 +484,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         {
             TempusConfiguration config = ConfigParser.Load(_options.ConfigPath);
             KeyRing? keys = config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger);
-            _serverEngine?.ReplaceKeys(keys);
-            Sources.ReplaceKeys(keys, config.KeyFile);
-            RetireKeys(keys);
+            PutKeysInService(keys, config.KeyFile);
             LogReloaded(_logger, _options.ConfigPath);
         }
         catch (Exception e) when (e is ConfigurationException or KeyFileException)
@@ -471,46 +502,39 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         _systemd.Ready(SystemdStatus());
     }
 
-    // The ring the last reload replaced stays usable for s_keyRetirement: a server worker may be in the middle of a
-    // request with it, a source may still get the answer to a request it signed with it. Then it is wiped, under the
-    // lock the sources check responses under (a source that still holds one of its keys then rejects the response).
-    private void RetireKeys(KeyRing? next)
+    // The ring a reload replaces stays usable for s_keyRetirement: a server worker may be in the middle of a request
+    // with it, a source may still get the answer to a request it signed with it. Then it is wiped, under the lock the
+    // sources check responses under (a source that still holds one of its keys then rejects the response). One reload
+    // at a time (SIGHUP and tempusctl rekey each come on a thread of their own): the server and the sources always end
+    // up with the ring in service, never with one retired, which would be wiped under them.
+    private void PutKeysInService(KeyRing? next, string? keyFile)
     {
-        KeyRing? previous;
         lock (_keysLock)
         {
-            previous = _reloadedKeys;
-            _reloadedKeys = next;
+            _serverEngine?.ReplaceKeys(next);
+            Sources.ReplaceKeys(next, keyFile);
+            KeyRing? previous = _keysInService;
+            _keysInService = next;
             if (previous is not null)
             {
-                _retiredKeys.Add(previous);
+                // Listed before its timer can fire: the callback takes this lock first. A timer callback rather than
+                // a Task.Delay continuation, so a fake TimeProvider wipes the ring within Advance, not some time after.
+                _retiredKeys.Add(previous, _timeProvider.CreateTimer(_ => WipeRetiredKeys(previous), null, s_keyRetirement, Timeout.InfiniteTimeSpan));
             }
-        }
-
-        if (previous is not null)
-        {
-            _ = DisposeRetiredKeysAsync(previous);
         }
     }
 
-    private async Task DisposeRetiredKeysAsync(KeyRing ring)
+    private void WipeRetiredKeys(KeyRing ring)
     {
-        try
-        {
-            await Task.Delay(s_keyRetirement, _stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping: DisposeAsync wipes every ring left.
-            return;
-        }
-
         lock (_keysLock)
         {
-            if (!_retiredKeys.Remove(ring))
+            if (!_retiredKeys.Remove(ring, out ITimer? timer))
             {
+                // DisposeAsync has wiped it.
                 return;
             }
+
+            timer.Dispose();
         }
 
         lock (_sync)

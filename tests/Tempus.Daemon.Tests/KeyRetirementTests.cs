@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Tempus.Auth;
+using Tempus.Clock;
+using Tempus.Config;
+using Tempus.Ntp;
+using Tempus.Server;
+using Tempus.Sources;
+
+namespace Tempus.Daemon.Tests;
+
+/// <summary>
+/// The symmetric key rings that reloads (SIGHUP, <c>tempusctl rekey</c>) replace: each stays usable for
+/// <see cref="DaemonHost.KeyRetirementDelay"/> and is then wiped, every one left is wiped at exit, and the ring in
+/// service never is. The host runs in-process with clock control off; the retirement timers run on a fake clock, the
+/// sources on the real one against a server on loopback.
+/// </summary>
+public sealed class KeyRetirementTests : IAsyncLifetime
+{
+    // Bounds a wait for authenticated answers on loopback; never waited out on success. The wipes need no wait: the
+    // fake clock runs the retirement timers within Advance.
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_justUnder = TimeSpan.FromTicks(1);
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("tempus-key-retirement-").FullName;
+    private readonly FakeTimeProvider _time = new();
+    private readonly ListLoggerFactory _log = new();
+    private readonly List<IAsyncDisposable> _hosts = [];
+    private readonly List<IDisposable> _owned = [];
+
+    private string KeyFile => Path.Combine(_dir, "tempus.keys");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (IAsyncDisposable host in _hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        foreach (IDisposable each in _owned)
+        {
+            each.Dispose();
+        }
+
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task TheRingAReloadReplacesIsKeptUntilItsRetirementDelayHasPassedAndThenWiped()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null);
+        Assert.Same(startUp, host.KeysInService);
+
+        WriteKeyFile(generation: 1);
+        await host.RekeyAsync(CancellationToken.None);
+        KeyRing reloaded = InService(host);
+        Assert.NotSame(startUp, reloaded);
+
+        _time.Advance(DaemonHost.KeyRetirementDelay - s_justUnder);
+        AssertUsable(startUp, "the replaced ring just before its delay is over");
+
+        _time.Advance(s_justUnder);
+        Assert.True(IsWiped(startUp), "the replaced ring is wiped once its delay is over");
+        AssertUsable(reloaded, "the ring in service");
+        Assert.Same(reloaded, host.KeysInService);
+    }
+
+    [Fact]
+    public async Task TwoReloadsInARowWipeBothOlderRingsInTheirTurnWhileTheSourceKeepsSigningWithTheRingInService()
+    {
+        using var lab = new LabServer(_dir);
+        WriteKeyFile(generation: 0);
+        lab.UseKeys(KeyFile);
+        (DaemonHost host, KeyRing first) = CreateHost(sourcePort: lab.Port);
+        await host.StartSourcesAsync(CancellationToken.None);
+        await lab.WaitForAuthenticatedRequestsAsync(2, "the source's first authenticated requests");
+
+        // Both sides rotate the secret of key 21; a reload moves the source to it.
+        WriteKeyFile(generation: 1);
+        lab.UseKeys(KeyFile);
+        await host.RekeyAsync(CancellationToken.None);
+        KeyRing second = InService(host);
+        await lab.WaitForAuthenticatedRequestsAsync(2, "requests signed with the second ring");
+
+        TimeSpan half = DaemonHost.KeyRetirementDelay / 2;
+        _time.Advance(half);
+        WriteKeyFile(generation: 2);
+        lab.UseKeys(KeyFile);
+        await host.RekeyAsync(CancellationToken.None);
+        KeyRing third = InService(host);
+        AssertUsable(first, "the first ring, half way through its delay");
+        AssertUsable(second, "the second ring, just replaced");
+
+        // The first ring's delay is over, the second's is half way.
+        _time.Advance(half);
+        Assert.True(IsWiped(first), "the first ring is wiped when its delay is over");
+        AssertUsable(second, "the second ring half way through its delay");
+        AssertUsable(third, "the ring in service");
+
+        _time.Advance(half);
+        Assert.True(IsWiped(second), "the second ring is wiped when its delay is over");
+        AssertUsable(third, "the ring in service");
+        Assert.Same(third, host.KeysInService);
+
+        // What the source signs with is the ring in service: its requests still verify at the server (which only
+        // has the third secret) and their answers at the source.
+        Assert.True(third.TryGetKey(21, out SymmetricKey? current));
+        NtpSource source = Assert.Single(host.Sources.Sources);
+        Assert.Same(current, ((SymmetricKeyAuthenticator)source.Authenticator).Key);
+        long acceptedBefore = AcceptedBy(host, source);
+        await lab.WaitForAuthenticatedRequestsAsync(2, "requests signed with the third ring after the older rings were wiped");
+        await WaitUntilAsync(() => AcceptedBy(host, source) >= acceptedBefore + 2, "the source accepts the answers to them");
+    }
+
+    [Fact]
+    public async Task AtExitEveryRetiredRingIsWipedBeforeItsDelayIsOver()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null);
+        WriteKeyFile(generation: 1);
+        await host.RekeyAsync(CancellationToken.None);
+        KeyRing second = InService(host);
+        WriteKeyFile(generation: 2);
+        await host.RekeyAsync(CancellationToken.None);
+        KeyRing third = InService(host);
+
+        _time.Advance(DaemonHost.KeyRetirementDelay - s_justUnder);
+        AssertUsable(startUp, "the start-up ring before its delay is over");
+        AssertUsable(second, "the second ring before its delay is over");
+
+        await DisposeHostAsync(host);
+        Assert.True(IsWiped(startUp), "the start-up ring, retired by the first reload, is wiped at exit");
+        Assert.True(IsWiped(second), "the second ring, retired by the second reload, is wiped at exit");
+        Assert.True(IsWiped(third), "the ring a reload put in service is wiped at exit");
+    }
+
+    [Fact]
+    public async Task AStartUpRingThatNoReloadReplacedIsLeftToTheCallerAtExit()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null);
+        await DisposeHostAsync(host);
+
+        // Daemon.RunAsync disposes it after the host; until then it is the caller's.
+        AssertUsable(startUp, "the start-up ring still in service at exit");
+    }
+
+    [Fact]
+    public async Task AFailedReloadRetiresNothing()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null);
+
+        File.WriteAllText(KeyFile, "21 AES128 HEX:00\n");
+        await host.RekeyAsync(CancellationToken.None);
+        Assert.True(_log.Contains("reload failed"), "the broken key file was reported");
+        Assert.Same(startUp, host.KeysInService);
+        _time.Advance(DaemonHost.KeyRetirementDelay * 2);
+        AssertUsable(startUp, "the start-up ring after a failed reload and twice the delay");
+
+        // A good reload then retires it, and a failed one after it leaves the new ring in service.
+        WriteKeyFile(generation: 1);
+        await host.RekeyAsync(CancellationToken.None);
+        KeyRing reloaded = InService(host);
+        File.WriteAllText(KeyFile, "21 AES128 HEX:00\n");
+        await host.RekeyAsync(CancellationToken.None);
+        Assert.Same(reloaded, host.KeysInService);
+        _time.Advance(DaemonHost.KeyRetirementDelay * 2);
+        Assert.True(IsWiped(startUp), "the ring the good reload replaced is wiped");
+        AssertUsable(reloaded, "the ring in service after a failed reload and twice the delay");
+    }
+
+    private (DaemonHost Host, KeyRing StartUp) CreateHost(int? sourcePort)
+    {
+        string config = Path.Combine(_dir, "tempus.conf");
+        string source = sourcePort is { } port ? $"server 127.0.0.1 port {port} key 21 minpoll -2 maxpoll -1\n" : "";
+        File.WriteAllText(config, $"keyfile {KeyFile}\n{source}");
+        TempusConfiguration parsed = ConfigParser.Load(config);
+        KeyRing startUp = Daemon.LoadKeys(parsed, NullLogger.Instance);
+        _owned.Add(startUp);
+        var host = new DaemonHost(DaemonOptions.Parse(["-x", "-f", config]), parsed, startUp, _log, virtualClock: true, _time);
+        _hosts.Add(host);
+        return (host, startUp);
+    }
+
+    private async Task DisposeHostAsync(DaemonHost host)
+    {
+        _hosts.Remove(host);
+        await host.DisposeAsync();
+    }
+
+    private void WriteKeyFile(int generation)
+    {
+        // Each generation its own secrets, so a request signed with another generation's key does not verify.
+        string aes = Convert.ToHexString(Enumerable.Range(generation * 16, 16).Select(i => (byte)i).ToArray());
+        string sha = Convert.ToHexString(Enumerable.Range(100 + (generation * 20), 20).Select(i => (byte)i).ToArray());
+        File.WriteAllText(KeyFile, $"21 AES128 HEX:{aes}\n11 SHA1 HEX:{sha}\n");
+        File.SetUnixFileMode(KeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    private static KeyRing InService(DaemonHost host) =>
+        host.KeysInService ?? throw new InvalidOperationException("no key ring in service");
+
+    private static bool IsWiped(KeyRing ring) => ring.Count > 0 && ring.Keys.All(k => k.IsDisposed);
+
+    private static void AssertUsable(KeyRing ring, string which)
+    {
+        foreach (SymmetricKey key in ring.Keys)
+        {
+            Assert.False(key.IsDisposed, $"{which}: {key} was wiped");
+        }
+    }
+
+    private static long AcceptedBy(DaemonHost host, NtpSource source)
+    {
+        lock (host.SyncRoot)
+        {
+            return source.TotalValidRx;
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < s_wait, $"not within {s_wait.TotalSeconds} s: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>An NTP server on loopback with its own copy of the key file, as a peer configured by hand.</summary>
+    private sealed class LabServer : IDisposable
+    {
+        private readonly string _keyFile;
+        private readonly List<KeyRing> _rings = [];
+        private readonly NtpServerEngine _engine;
+        private readonly UdpNtpServer _server;
+        private long _counted;
+
+        public LabServer(string directory)
+        {
+            _keyFile = Path.Combine(directory, "lab.keys");
+            var access = new AccessRules();
+            access.Add(true, false, null);
+            _engine = new NtpServerEngine(RealtimeClock.Instance, null, access, false, now => ReferenceState.Local(2, now));
+            _server = new UdpNtpServer(_engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance);
+            _server.Start();
+        }
+
+        public int Port => _server.LocalEndpoints[0].Port;
+
+        public void UseKeys(string keyFile)
+        {
+            File.Copy(keyFile, _keyFile, overwrite: true);
+            KeyRing ring = KeyRing.Load(_keyFile, new List<KeyFileWarning>());
+            _rings.Add(ring);
+            _engine.ReplaceKeys(ring);
+            _counted = _engine.Counters.Authenticated;
+        }
+
+        // Requests since the last UseKeys (or the last wait) that verified with the server's keys and were answered.
+        public async Task WaitForAuthenticatedRequestsAsync(int count, string what)
+        {
+            long from = _counted;
+            await WaitUntilAsync(() => _engine.Counters.Authenticated >= from + count, what);
+            _counted = _engine.Counters.Authenticated;
+        }
+
+        public void Dispose()
+        {
+            _server.Dispose();
+            foreach (KeyRing ring in _rings)
+            {
+                ring.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Keeps every message logged, to see that a reload failed.</summary>
+    private sealed class ListLoggerFactory : ILoggerFactory, ILogger
+    {
+        private readonly List<string> _messages = [];
+
+        public bool Contains(string text)
+        {
+            lock (_messages)
+            {
+                return _messages.Any(m => m.Contains(text, StringComparison.Ordinal));
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_messages)
+            {
+                _messages.Add(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
