@@ -7,7 +7,7 @@ namespace Tempus.Server;
 /// </summary>
 public sealed class ServerCounters
 {
-    private const int FieldCount = (int)Field.RateKods + 1;
+    private const int FieldCount = (int)Field.Failed + 1;
 
     // Longs per processor slot: the fields rounded up to whole 64-byte cache lines, plus one line so that two slots
     // never share a line whatever the array's alignment.
@@ -44,6 +44,7 @@ public sealed class ServerCounters
         NtsDisabled,
         RateLimited,
         RateKods,
+        Failed,
     }
 
     /// <summary>Datagrams received on the NTP port.</summary>
@@ -100,9 +101,15 @@ public sealed class ServerCounters
     /// <summary>Kiss-o'-Death RATE responses sent (<c>ratelimit ... kod</c>).</summary>
     public long RateKods => Read(Field.RateKods);
 
+    /// <summary>
+    /// Requests dropped because answering them threw inside the server: a fault in Tempus, not in the request. Logged
+    /// at Error; the worker goes on with the next datagram.
+    /// </summary>
+    public long Failed => Read(Field.Failed);
+
     /// <summary>Every request dropped, whatever the reason.</summary>
     public long Dropped => Malformed + NotClientMode + Denied + ((UnknownKey + BadMac) - CryptoNaksSent)
-        + NtsMalformed + NtsDisabled + NtsBadAuthenticators + (NtsBadCookies - NtsNaksSent) + RateLimited;
+        + NtsMalformed + NtsDisabled + NtsBadAuthenticators + (NtsBadCookies - NtsNaksSent) + RateLimited + Failed;
 
     internal void CountReceived() => Add(Field.Received);
 
@@ -139,6 +146,8 @@ public sealed class ServerCounters
     internal void CountRateLimited() => Add(Field.RateLimited);
 
     internal void CountRateKod() => Add(Field.RateKods);
+
+    internal void CountFailed() => Add(Field.Failed);
 
     private void Add(Field field) => Interlocked.Increment(ref _cells[((Thread.GetCurrentProcessorId() & _slotMask) * Stride) + (int)field]);
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -223,6 +224,7 @@ public sealed partial class UdpNtpServer : IDisposable
         private Thread? _thread;
         private volatile bool _stopping;
         private long _received;
+        private long _failures;
         private long _allocatedBytes;
 
         public Worker(NtpServerEngine engine, ISystemClock clock, bool kernelTimestamps, int batchSize, ILogger logger, Socket? socket)
@@ -315,7 +317,25 @@ public sealed partial class UdpNtpServer : IDisposable
                 // RFC 5905 T2 from the kernel (SO_TIMESTAMPNS): taken when the datagram arrived, before any queueing or
                 // scheduling delay in this process.
                 NtpTimestamp receiveTime = kernelTime != 0 ? NtpTimestamp.FromUnixTimeNanoseconds(kernelTime + toClock) : _clock.NtpNow;
-                int length = _engine.Process(batch.ReceivedData(i), client, receiveTime, batch.SendBuffer(i), out ServerOutcome outcome);
+                int length;
+                ServerOutcome outcome;
+                try
+                {
+                    length = _engine.Process(batch.ReceivedData(i), client, receiveTime, batch.SendBuffer(i), out outcome);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A fault of ours (e.g. a key wiped under a request): one request lost, never the worker and with
+                    // it the whole daemon. Logged at the 1st, 2nd, 4th, 8th... occurrence, so no request can flood the log.
+                    _engine.Counters.CountFailed();
+                    if (BitOperations.IsPow2(++_failures))
+                    {
+                        LogRequestFailed(_logger, _failures, e);
+                    }
+
+                    continue;
+                }
+
                 if (length == 0)
                 {
                     LogDropped(_logger, outcome);
@@ -391,6 +411,9 @@ public sealed partial class UdpNtpServer : IDisposable
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Trace, Message = "NTP request dropped: {Outcome}")]
     private static partial void LogDropped(ILogger logger, ServerOutcome outcome);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "NTP request dropped: answering it failed ({Failures} on this worker so far; the server continues)")]
+    private static partial void LogRequestFailed(ILogger logger, long failures, Exception exception);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "NTP socket receive error errno {Errno} (server continues)")]
     private static partial void LogReceiveError(ILogger logger, int errno);

@@ -147,6 +147,34 @@ public sealed class UdpNtpServerTests : IDisposable
     }
 
     [Fact]
+    public void ARequestWhoseAnswerThrowsIsDroppedAndCountedAndTheWorkerGoesOn()
+    {
+        // A key ring wiped under the server (a fault of the daemon's, which a reload's retirement delay avoids):
+        // verifying the MAC throws ObjectDisposedException inside the engine.
+        KeyRing wiped = KeyRing.Load(_keyFile, new List<KeyFileWarning>());
+        var access = new AccessRules();
+        access.Add(true, false, null);
+        var engine = new NtpServerEngine(RealtimeClock.Instance, wiped, access, false, now => ReferenceState.Local(2, now), _ring, null);
+        wiped.Dispose();
+        using var server = new UdpNtpServer(engine, RealtimeClock.Instance, [new IPEndPoint(IPAddress.Loopback, 0)], NullLogger.Instance, workers: 1);
+        server.Start();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveTimeout = (int)s_timeout.TotalMilliseconds };
+        client.Connect(server.LocalEndpoints[0]);
+
+        client.Send(Symmetric(0x6001));
+        client.Send(Plain(0x6002));
+        byte[] buffer = new byte[256];
+        int length = client.Receive(buffer);
+
+        // The worker answered the request after the one that failed; the failure came first, in the same worker.
+        Assert.Equal(NtpParseStatus.Ok, NtpPacketHeader.TryRead(buffer.AsSpan(0, length), out NtpPacketHeader response));
+        Assert.Equal(new NtpTimestamp(0x6002), response.OriginTimestamp);
+        Assert.Equal(1, engine.Counters.Failed);
+        Assert.Equal(1, engine.Counters.Dropped);
+        Assert.Equal(1, engine.Counters.Responded);
+    }
+
+    [Fact]
     public void SymmetricKeyAndNtsRequestsAreAnsweredThroughTheBatchPath()
     {
         NtpServerEngine engine = Engine();
