@@ -180,7 +180,7 @@ public sealed partial class JournalLoggerTests : IDisposable
         List<KeyValuePair<string, string>> fields = Parse(datagram);
         Assert.Equal("many values", Single(fields, "MESSAGE"));
         Assert.Equal("4", Single(fields, "PRIORITY"));
-        // Whole fields are left out once the datagram is full; the rest are intact and at most MaxTemplateValues.
+        // Once the datagram is full the last value that fits in part is cut and the rest are left out.
         List<KeyValuePair<string, string>> values = fields.Where(f => f.Key.StartsWith("TEMPUS_VALUE", StringComparison.Ordinal)).ToList();
         Assert.InRange(values.Count, 10, JournalEntry.MaxTemplateValues);
         for (int i = 0; i < values.Count - 1; i++)
@@ -188,6 +188,22 @@ public sealed partial class JournalLoggerTests : IDisposable
             Assert.Equal($"TEMPUS_VALUE{i}", values[i].Key);
             Assert.Equal(new string((char)('a' + (i % 26)), JournalEntry.MaxValueBytes), values[i].Value);
         }
+    }
+
+    [Fact]
+    public void AtMostMaxTemplateValuesAreSent()
+    {
+        var state = new List<KeyValuePair<string, object?>>();
+        for (int i = 0; i < 50; i++)
+        {
+            state.Add(new($"V{i}", i));
+        }
+
+        state.Add(new("{OriginalFormat}", "m"));
+        _provider.CreateLogger("c").Log(LogLevel.Information, new EventId(1), state, null, (_, _) => "m");
+
+        List<KeyValuePair<string, string>> values = Receive().Where(f => f.Key.StartsWith("TEMPUS_V", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Enumerable.Range(0, JournalEntry.MaxTemplateValues).Select(i => new KeyValuePair<string, string>($"TEMPUS_V{i}", $"{i}")), values);
     }
 
     [Fact]

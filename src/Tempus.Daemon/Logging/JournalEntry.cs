@@ -84,8 +84,8 @@ internal static class JournalEntry
 
         if (values is not null)
         {
-            int count = Math.Min(values.Count, MaxTemplateValues + 1);
-            for (int i = 0; i < count; i++)
+            int written = 0;
+            for (int i = 0; i < values.Count && written < MaxTemplateValues; i++)
             {
                 KeyValuePair<string, object?> value = values[i];
                 if (value.Key is null or "{OriginalFormat}")
@@ -94,6 +94,7 @@ internal static class JournalEntry
                 }
 
                 WriteTemplateValue(buffer, value.Key, value.Value);
+                written++;
             }
         }
     }
