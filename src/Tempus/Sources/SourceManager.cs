@@ -100,9 +100,10 @@ public sealed partial class SourceManager : IAsyncDisposable
     /// <param name="syncRoot">The lock held around every call into a source and every event.</param>
     /// <param name="logger">Where resolution, NTS-KE and pool changes are logged.</param>
     /// <param name="keys">
-    /// The key ring of <c>keyfile</c> with <c>trustedkey</c> applied, which must outlive the manager (disposing a ring
-    /// wipes its keys, which the sources sign with); when null the manager loads its own from the configuration the
-    /// first time a symmetric-key source needs it, and disposes it with itself.
+    /// The key ring of <c>keyfile</c> with <c>trustedkey</c> applied, which must stay intact until the manager stops or
+    /// a <see cref="ReplaceKeys"/> has taken its place (disposing a ring wipes its keys, which the sources sign with;
+    /// a source answered under a wiped key rejects the answer); when null the manager loads its own from the
+    /// configuration the first time a symmetric-key source needs it, and disposes it with itself.
     /// </param>
     public SourceManager(TempusConfiguration configuration, ISystemClock clock, Func<long> clockUpdates, object syncRoot, ILogger? logger = null, KeyRing? keys = null)
     {
@@ -350,8 +351,10 @@ public sealed partial class SourceManager : IAsyncDisposable
     /// loaded without error: a broken file should leave the keys in service alone.
     /// </summary>
     /// <param name="keys">
-    /// The reloaded ring with <c>trustedkey</c> applied, which must outlive the manager (the sources sign with its
-    /// keys); null when the configuration no longer names a key file.
+    /// The reloaded ring with <c>trustedkey</c> applied, which must stay intact until the manager stops or a later
+    /// call replaces it, and a while after that for answers to requests already signed with it (tempusd wipes a
+    /// replaced ring 10 minutes later, under the lock the sources check answers under); null when the
+    /// configuration no longer names a key file.
     /// </param>
     /// <param name="keyFile">The file the ring was loaded from, for the messages; null with <paramref name="keys"/>.</param>
     /// <returns>How many symmetric-key sources have a key to sign with now.</returns>
