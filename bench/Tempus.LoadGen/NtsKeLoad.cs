@@ -14,8 +14,10 @@ namespace Tempus.LoadGen;
 /// <param name="FirstFailure">The first failure's message, if any.</param>
 /// <param name="ServerContextSwitches">Context switches (voluntary and not) of the server's threads over the measurement.</param>
 /// <param name="ServerThreads">The server's thread count (process tree) at the end of the measurement.</param>
+/// <param name="OtherCpuSeconds">CPU time of every other process on the machine over the measurement (as for the UDP steps).</param>
 internal readonly record struct NtsKeResult(
-    long Handshakes, long Failures, double Seconds, double ServerCpuSeconds, double GeneratorCpuSeconds, string? FirstFailure, long ServerContextSwitches, int ServerThreads)
+    long Handshakes, long Failures, double Seconds, double ServerCpuSeconds, double GeneratorCpuSeconds, string? FirstFailure, long ServerContextSwitches, int ServerThreads,
+    double OtherCpuSeconds)
 {
     public double Rate => Handshakes / Seconds;
 }
@@ -60,15 +62,18 @@ internal static class NtsKeLoad
         double server0 = ProcStats.SampleTree(server.Pid).CpuSeconds;
         long switches0 = ProcStats.ContextSwitchesOfTree(server.Pid);
         double self0 = ProcStats.SelfCpuSeconds();
+        double machine0 = ProcStats.MachineBusySeconds();
         (long handshakes, long failures, double seconds, string? firstFailure) =
             await RunLoadAsync(setup, server, TimeSpan.FromSeconds(setup.Options.KeSeconds), cancellationToken).ConfigureAwait(false);
+        double serverCpu = ProcStats.SampleTree(server.Pid).CpuSeconds - server0;
+        double selfCpu = ProcStats.SelfCpuSeconds() - self0;
+        double machineCpu = ProcStats.MachineBusySeconds() - machine0;
         return new NtsKeResult(
-            handshakes, failures, seconds,
-            ProcStats.SampleTree(server.Pid).CpuSeconds - server0,
-            ProcStats.SelfCpuSeconds() - self0,
+            handshakes, failures, seconds, serverCpu, selfCpu,
             firstFailure,
             ProcStats.ContextSwitchesOfTree(server.Pid) - switches0,
-            ProcStats.ThreadsOfTree(server.Pid));
+            ProcStats.ThreadsOfTree(server.Pid),
+            Math.Max(0, machineCpu - serverCpu - selfCpu));
     }
 
     private static async Task<(long Handshakes, long Failures, double Seconds, string? FirstFailure)> RunLoadAsync(

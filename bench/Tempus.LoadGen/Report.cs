@@ -80,7 +80,34 @@ internal static class Report
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{server.Name} {KindName(kind.Kind)}: max {kind.MaxRate:F0}/s{(kind.GeneratorBound ? " (a lower bound: the generator could not go faster)" : "")}; above it limited by {kind.LimitedBy}"));
             }
+
+            if (server.NtsKe.Handshakes > 0)
+            {
+                Console.WriteLine($"{server.Name} nts-ke: {server.NtsKe.Rate.ToString("F0", CultureInfo.InvariantCulture)}/s, {NtsKeLimit(server.NtsKe)}");
+            }
         }
+    }
+
+    // The generator runs a full TLS 1.3 client per handshake (with OpenSSL 3.0, certificate decoding and two ECDSA
+    // verifications cost it more CPU than the server's side), on the same CPUs as the server: when the two keep every
+    // CPU busy, the rate is what they manage together, and only the server's CPU per handshake compares servers.
+    private static string NtsKeLimit(NtsKeResult result)
+    {
+        double server = result.ServerCpuSeconds / result.Handshakes * 1e6;
+        double generator = result.GeneratorCpuSeconds / result.Handshakes * 1e6;
+        double others = result.OtherCpuSeconds / result.Seconds;
+        double busy = (result.ServerCpuSeconds + result.GeneratorCpuSeconds) / result.Seconds + others;
+        int cpus = Environment.ProcessorCount;
+        string split = string.Create(CultureInfo.InvariantCulture,
+            $"server {server:F0} µs and generator {generator:F0} µs of CPU per handshake, {busy:F2} of {cpus} CPUs busy{(others > 0.25 ? $", {others:F2} of them by other processes" : "")}");
+        if (busy < 0.85 * cpus)
+        {
+            return $"not CPU-bound ({split}): the exchanges in flight (--ke-concurrency) set the rate";
+        }
+
+        return server >= generator
+            ? $"bound by the CPUs, mostly the server's side ({split}): the rate measures the server"
+            : $"bound by the CPUs, mostly the generator's side ({split}): the rate measures both; compare servers by their cpu per handshake";
     }
 
     /// <summary>The summary line: max-rate ratios and the handshake-rate ratio, tempus over chrony.</summary>
