@@ -416,6 +416,8 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
                         // RFC 8915 §4.1.7: a Port record is sent when NTP is not on 123.
                         NtpPort = _config.Port == 0 ? TempusConfiguration.DefaultNtpPort : _config.Port,
                         MaxConnections = _config.MaxNtsConnections,
+                        // chrony's 0 runs NTS-KE in chronyd itself: here that is always so, with one loop.
+                        EventLoops = _config.NtsProcesses is { } processes ? Math.Max(1, processes) : 0,
                     },
                     _ntsKeys,
                     _loggerFactory.CreateLogger<NtsKeServer>())

@@ -189,6 +189,11 @@ public static partial class ConfigParser
             c.Discipline = c.Discipline with { RtcSync = true };
         },
         ["server"] = (c, d) => ParseSource(c, d, SourceKind.Server),
+        ["ntsprocesses"] = (c, d) =>
+        {
+            d.ExpectArguments(1, 1);
+            c.NtsProcesses = Directive.ParseInt(d.Arguments[0], 0, Nts.NtsKeServerOptions.MaxEventLoops, "process count");
+        },
         ["serverworkers"] = (c, d) =>
         {
             d.ExpectArguments(1, 1);
@@ -225,7 +230,6 @@ public static partial class ConfigParser
         ["maxsamples"] = "",
         ["maxtxbuffers"] = "",
         ["minsamples"] = "",
-        ["ntsprocesses"] = "; NTS-KE runs in the daemon process",
         ["opencommands"] = "; there is no network command access, only the local control socket",
         ["pidfile"] = "; run tempusd under systemd, which tracks the process",
         ["ptpdomain"] = "",

@@ -145,6 +145,12 @@ public sealed class TempusConfiguration
     /// <summary><c>serverworkers N</c>: receive loops sharing the NTP port with SO_REUSEPORT; 0 = one per core.</summary>
     public int ServerWorkers { get; set; }
 
+    /// <summary>
+    /// <c>ntsprocesses N</c>: the NTS-KE server's event loops, threads of tempusd where chronyd starts helper processes
+    /// (0, chrony's "no helper", is one loop); null = the default, one per two cores.
+    /// </summary>
+    public int? NtsProcesses { get; set; }
+
     /// <summary><c>user</c>: the account the daemon runs as (for the audit's key-file permission check).</summary>
     public string? User { get; set; }
 

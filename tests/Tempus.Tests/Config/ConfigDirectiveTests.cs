@@ -218,6 +218,22 @@ public sealed class ConfigDirectiveTests
     }
 
     [Fact]
+    public void NtsprocessesSetsTheNtsKeEventLoopsAndIsBounded()
+    {
+        Assert.Equal(4, ParseOk("ntsprocesses 4\n").NtsProcesses);
+        Assert.Equal(0, ParseOk("ntsprocesses 0\n").NtsProcesses);
+        Assert.Null(ParseOk("").NtsProcesses);
+        Assert.Empty(ParseOk("ntsprocesses 2\n").Warnings);
+        Assert.Equal(
+            [
+                $"{File}:1: ntsprocesses: process count 65 out of range 0-64",
+                $"{File}:2: ntsprocesses: process count -1 out of range 0-64",
+                $"{File}:3: ntsprocesses: bad process count 'many': not an integer",
+            ],
+            Errors("ntsprocesses 65\nntsprocesses -1\nntsprocesses many\n"));
+    }
+
+    [Fact]
     public void ServerDirectivesOfIssueFiveAreRead()
     {
         TempusConfiguration config = ParseOk("clientloglimit 1048576\nnoclientlog\nmetricsaddress 127.0.0.1:9123\nserverworkers 4\nuser _tempus\n");
@@ -305,7 +321,6 @@ public sealed class ConfigDirectiveTests
     [InlineData("acquisitionport 1123")]
     [InlineData("dscp 46")]
     [InlineData("ptpport 319")]
-    [InlineData("ntsprocesses 4")]
     [InlineData("initstepslew 30 ntp1.example.net")]
     [InlineData("cmdallow 192.168.0.0/16")]
     public void ChronyDirectivesTempusDoesNotImplementAreWarnings(string line)

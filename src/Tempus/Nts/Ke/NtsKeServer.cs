@@ -29,11 +29,12 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     private const int MaxKeyLength = 64;
     private const int MaxLoggedRequestBytes = 1024;
 
-    // One event loop per two CPUs, at least one and up to eight: each runs its connections' TLS inline, so more would
-    // only contend, and a loop per CPU on CPUs that the NTP server's workers share mostly added wake-ups. On a 2-core
-    // machine under the server benchmark's NTS-KE load, one loop took 335-358 µs of CPU and 1.4-1.5 context switches
-    // per handshake where two took 372-387 µs and 2.1-2.5, at the same handshake rate (chronyd: one helper process).
-    private static readonly int s_loopCount = Math.Clamp(Environment.ProcessorCount / 2, 1, 8);
+    // By default one event loop per two CPUs, at least one and up to eight: each runs its connections' TLS inline, so
+    // more would only contend, and a loop per CPU on CPUs that the NTP server's workers share mostly added wake-ups.
+    // On a 2-core machine under the server benchmark's NTS-KE load, one loop took 335-358 µs of CPU and 1.4-1.5
+    // context switches per handshake where two took 372-387 µs and 2.1-2.5, at the same handshake rate (chronyd: one
+    // helper process). ntsprocesses (NtsKeServerOptions.EventLoops) sets the count.
+    private static readonly int s_defaultLoopCount = Math.Clamp(Environment.ProcessorCount / 2, 1, 8);
     private static readonly NtsAeadAlgorithm[] s_allAlgorithms =
         [NtsAeadAlgorithm.AesSivCmac256, NtsAeadAlgorithm.AesSivCmac384, NtsAeadAlgorithm.AesSivCmac512, NtsAeadAlgorithm.Aes128GcmSiv];
 
@@ -69,6 +70,8 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RequestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.NtpPort, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.NtpPort, IPEndPoint.MaxPort);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.EventLoops);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.EventLoops, NtsKeServerOptions.MaxEventLoops);
         if (options.Endpoints is null || options.Endpoints.Count == 0)
         {
             throw new ArgumentException("an NTS-KE server needs at least one endpoint to listen on", nameof(options));
@@ -100,6 +103,12 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
 
     /// <summary>The counters.</summary>
     public NtsKeServerCounters Counters { get; } = new();
+
+    /// <summary>The event loops (threads) that accept and serve connections: <see cref="NtsKeServerOptions.EventLoops"/>, or the default.</summary>
+    public int LoopCount => _options.EventLoops > 0 ? _options.EventLoops : s_defaultLoopCount;
+
+    /// <summary>The event loops <see cref="Start"/> created (tests).</summary>
+    internal int StartedLoops => _loops.Count;
 
     /// <summary>
     /// Asked for every accepted connection with the client's address before anything is read (<c>ntsratelimit</c>:
@@ -171,10 +180,10 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
                 // The loops accept with accept4 when epoll says a connection is waiting; another loop may have taken
                 // it first, which must be EAGAIN, not a blocked thread.
                 listener.Blocking = false;
-                LogListening(_logger, listener.LocalEndPoint!);
+                LogListening(_logger, listener.LocalEndPoint!, LoopCount);
             }
 
-            for (int i = 0; i < s_loopCount; i++)
+            for (int i = 0; i < LoopCount; i++)
             {
                 _loops.Add(new EventLoop(this, _listeners, _wakeFd));
             }
@@ -460,8 +469,8 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "NTS-KE server listening on TCP {Endpoint}")]
-    private static partial void LogListening(ILogger logger, EndPoint endpoint);
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "NTS-KE server listening on TCP {Endpoint} with {Loops} event loop(s)")]
+    private static partial void LogListening(ILogger logger, EndPoint endpoint, int loops);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "NTS-KE server certificates: {Certificates}")]
     private static partial void LogCertificates(ILogger logger, string certificates);

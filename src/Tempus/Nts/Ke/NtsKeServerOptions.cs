@@ -34,6 +34,16 @@ public sealed record NtsKeServerOptions
     /// <summary>Limit on receiving the whole request after the handshake, and on sending the response.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The most event loops <see cref="EventLoops"/> may ask for.</summary>
+    public const int MaxEventLoops = 64;
+
+    /// <summary>
+    /// Threads that accept connections and run their TLS (chrony's <c>ntsprocesses</c>); 0 = one per two processors,
+    /// at least one and at most eight: each loop runs its connections' handshakes inline, and on CPUs the NTP server's
+    /// workers share a loop per CPU mostly added wake-ups.
+    /// </summary>
+    public int EventLoops { get; init; }
+
     /// <summary>The most connections served at once; more are closed as soon as they are accepted, and counted.</summary>
     public int MaxConnections { get; init; } = 100;
 

@@ -51,6 +51,36 @@ public sealed class NtsKeServerTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task EventLoopsSetHowManyLoopsServeAndEveryOneAnswers()
+    {
+        await using NtsKeServer three = NtsKe.StartServer([_pki.Localhost], new TransparentCookieIssuer(), o => o with { EventLoops = 3 });
+        Assert.Equal(3, three.LoopCount);
+        Assert.Equal(3, three.StartedLoops);
+
+        // More exchanges at once than loops: whichever loop accepts a connection serves it to the end.
+        NtsSession[] sessions = await Task.WhenAll(Enumerable.Range(0, 9).Select(_ =>
+            new NtsKeClient().ExchangeAsync("127.0.0.1", three.Port(), NtsKe.ClientOptions(_pki.CaFile))));
+        Assert.All(sessions, s => Assert.Equal(8, s.Cookies.Count));
+
+        await using NtsKeServer defaults = NtsKe.StartServer([_pki.Localhost], new TransparentCookieIssuer());
+        Assert.Equal(Math.Clamp(Environment.ProcessorCount / 2, 1, 8), defaults.StartedLoops);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(NtsKeServerOptions.MaxEventLoops + 1)]
+    public void EventLoopsOutOfRangeAreRefused(int loops)
+    {
+        var options = new NtsKeServerOptions
+        {
+            Endpoints = [new IPEndPoint(IPAddress.Loopback, 0)],
+            Certificates = [_pki.Localhost],
+            EventLoops = loops,
+        };
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NtsKeServer(options, new TransparentCookieIssuer()));
+    }
+
+    [Fact]
     public async Task UnknownNonCriticalRecordIsIgnored()
     {
         await using NtsKeServer server = NtsKe.StartServer([_pki.Localhost], new TransparentCookieIssuer());
