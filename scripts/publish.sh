@@ -2,7 +2,7 @@
 # Publishes tempusd and tempusctl as NativeAOT executables (STYLE rule 4) into one folder:
 #   scripts/publish.sh [OUTPUT-DIR]      (default: artifacts/publish-aot; build files go to $TEMPUS_ARTIFACTS or artifacts/)
 # A NativeAOT tempusd starts in a few milliseconds and needs less than half the memory of the JIT build
-# (issue 5: VmRSS about 21 MiB instead of 54 MiB at start). Needs a C toolchain (clang or gcc) and zlib headers for
+# (issue 5: VmRSS about 18 MiB instead of 50 MiB at start). Needs a C toolchain (clang or gcc) and zlib headers for
 # the native link; the ILCompiler package comes from NuGet (the SDK picks its version). Tests use the JIT build.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
