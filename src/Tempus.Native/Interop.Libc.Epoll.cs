@@ -61,6 +61,9 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "send", SetLastError = true)]
         private static unsafe partial nint SendNative(int fd, byte* buffer, nuint length, int flags);
 
+        [LibraryImport(Libraries.Libc, EntryPoint = "shutdown", SetLastError = true)]
+        private static partial int ShutdownNative(int fd, int how);
+
         [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
         private static unsafe partial nint WriteNative(int fd, byte* buffer, nuint length);
 
@@ -157,6 +160,9 @@ internal static partial class Interop
                 return count >= 0 ? count : -Marshal.GetLastPInvokeError();
             }
         }
+
+        /// <summary>shutdown(2) with SHUT_WR: a FIN after what was sent, the socket still reads; 0 or -errno.</summary>
+        internal static int ShutdownWrite(int fd) => ShutdownNative(fd, 1) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 
         /// <summary>close(2) (the import is in Interop.Libc.File.cs); errors are ignored: Linux frees the descriptor whatever close returns.</summary>
         internal static void Close(int fd) => _ = CloseNative(fd);

@@ -29,6 +29,7 @@ public sealed partial class NtsKeServer
         Handshaking,
         ReadingRequest,
         Writing,
+        Lingering,
         Closed,
     }
 
@@ -77,6 +78,7 @@ public sealed partial class NtsKeServer
         // Each phase has one timeout for every connection, so deadlines are added in order: a queue per phase.
         private readonly LinkedList<Connection> _handshakes = new();
         private readonly LinkedList<Connection> _requests = new();
+        private readonly LinkedList<Connection> _lingering = new();
         private readonly IReadOnlyList<System.Net.Sockets.Socket> _listeners;
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _listenersPausedUntil;
@@ -177,6 +179,11 @@ public sealed partial class NtsKeServer
             if (_requests.First is { } request)
             {
                 next = Math.Min(next, request.Value.Deadline);
+            }
+
+            if (_lingering.First is { } lingering)
+            {
+                next = Math.Min(next, lingering.Value.Deadline);
             }
 
             if (_listenersPausedUntil != 0)
@@ -297,6 +304,12 @@ public sealed partial class NtsKeServer
 
                 if (connection.State == ConnectionState.Closed)
                 {
+                    return;
+                }
+
+                if (connection.State == ConnectionState.Lingering)
+                {
+                    Linger(connection);
                     return;
                 }
 
@@ -474,7 +487,11 @@ public sealed partial class NtsKeServer
             }
         }
 
-        // The response is out: count it and close.
+        // The response is out: count it, send FIN after it, and linger until the client closes (its close_notify and
+        // FIN, a round trip later), or at most the request timeout, reading and discarding. Closing with client bytes
+        // unread would make the kernel answer with a reset and drop whatever of the response it had not yet sent (on
+        // a real path, the unacknowledged tail): a client that sends its close_notify early could lose the response.
+        // The connection keeps its slot meanwhile, so lingering clients are bounded like any other.
         private void Finish(Connection connection)
         {
             if (connection.ResponseCookies < 0)
@@ -487,7 +504,42 @@ public sealed partial class NtsKeServer
                 _server.Counters.CountCookiesIssued(connection.ResponseCookies);
             }
 
-            CloseConnection(connection);
+            if (ShutdownWrite(connection.Fd) != 0)
+            {
+                // The client is gone already (ENOTCONN): nothing left to protect.
+                CloseConnection(connection);
+                return;
+            }
+
+            // The TLS session and the request are done with: freed now, not when the client gets round to closing.
+            connection.Session.Dispose();
+            ReturnBuffers(connection);
+            connection.State = ConnectionState.Lingering;
+            connection.DeadlineNode?.List?.Remove(connection.DeadlineNode);
+            connection.Deadline = Environment.TickCount64 + (long)_server._options.RequestTimeout.TotalMilliseconds;
+            connection.DeadlineNode = _lingering.AddLast(connection);
+            Linger(connection);
+        }
+
+        // Reads and drops what the client still sends (its close_notify) until its FIN, an error or EAGAIN.
+        private void Linger(Connection connection)
+        {
+            while (true)
+            {
+                nint received = Receive(connection.Fd, _buffer);
+                if (received > 0 || received == -EINTR)
+                {
+                    continue;
+                }
+
+                if (received != -EAGAIN)
+                {
+                    // 0: the client closed, as it should; an error (a reset): it is gone either way.
+                    CloseConnection(connection);
+                }
+
+                return;
+            }
         }
 
         // Sends what OpenSSL queued; what the socket does not take waits in Pending for EPOLLOUT. False when the
@@ -611,6 +663,12 @@ public sealed partial class NtsKeServer
                 CloseConnection(connection);
             }
 
+            while (_lingering.First is { } node && node.Value.Deadline <= now)
+            {
+                // The client kept its side open past the request timeout: close; a reset now costs it nothing it needs.
+                CloseConnection(node.Value);
+            }
+
             while (_requests.First is { } node && node.Value.Deadline <= now)
             {
                 Connection connection = node.Value;
@@ -663,6 +721,12 @@ public sealed partial class NtsKeServer
 
             // Closing the descriptor also takes it out of the epoll set (it is never duplicated).
             Close(connection.Fd);
+            ReturnBuffers(connection);
+            _server.ReleaseSlot();
+        }
+
+        private static void ReturnBuffers(Connection connection)
+        {
             if (connection.Request is { } request)
             {
                 ArrayPool<byte>.Shared.Return(request, clearArray: true);
@@ -674,8 +738,6 @@ public sealed partial class NtsKeServer
                 ArrayPool<byte>.Shared.Return(pending);
                 connection.Pending = null;
             }
-
-            _server.ReleaseSlot();
         }
     }
 }

@@ -107,6 +107,9 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     /// <summary>The event loops (threads) that accept and serve connections: <see cref="NtsKeServerOptions.EventLoops"/>, or the default.</summary>
     public int LoopCount => _options.EventLoops > 0 ? _options.EventLoops : s_defaultLoopCount;
 
+    /// <summary>Connections holding a slot now: from accept until closed, lingering included (tests).</summary>
+    internal int ActiveConnections => Volatile.Read(ref _active);
+
     /// <summary>The event loops <see cref="Start"/> created (tests).</summary>
     internal int StartedLoops => _loops.Count;
 

@@ -81,6 +81,35 @@ public sealed class NtsKeServerTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task AfterTheResponseTheServerHalfClosesAndReadsWhatTheClientStillSendsInsteadOfResetting()
+    {
+        // Closing with the client's bytes unread would send a reset, and drop any of the response still unsent.
+        await using NtsKeServer server = NtsKe.StartServer([_pki.Localhost], new TransparentCookieIssuer(), o => o with { RequestTimeout = TimeSpan.FromSeconds(60) });
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, server.Port());
+        using var context = new TlsClientContext(new TlsClientOptions { ServerName = "localhost", TrustedCertificateFiles = [_pki.CaFile], UseSystemCertificates = false });
+        using TlsSession tls = context.CreateSession(new NetworkStream(socket, ownsSocket: false));
+        await tls.HandshakeAsync();
+        await tls.WriteAsync(NtsKe.Request(new NtsKeRequest { AeadAlgorithms = [NtsAeadAlgorithm.AesSivCmac256] }));
+
+        // The response, then close_notify and the FIN of the server's half-close.
+        Assert.Equal(8, NtsKe.ParseResponse(await NtsKe.ReadToEndAsync(tls)).Cookies.Count);
+        Assert.Equal(0, await socket.ReceiveAsync(new byte[16], SocketFlags.None));
+
+        // What a client sends now (here plain bytes; usually its close_notify) is read and dropped: no reset comes back,
+        // so the socket holds no error and a second send goes through. A closed server would have answered the first
+        // send with a reset, and the second would fail with ECONNRESET or EPIPE.
+        Assert.Equal(5, socket.Send("late\n"u8));
+        Assert.Equal(0, (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!);
+        Assert.Equal(5, socket.Send("late\n"u8));
+        Assert.Equal(1, server.Counters.Responses);
+
+        // The client's FIN ends the linger: the slot comes back.
+        socket.Shutdown(SocketShutdown.Send);
+        await NtsKe.EventuallyAsync(() => server.ActiveConnections == 0, "the server closed once the client did");
+    }
+
+    [Fact]
     public async Task UnknownNonCriticalRecordIsIgnored()
     {
         await using NtsKeServer server = NtsKe.StartServer([_pki.Localhost], new TransparentCookieIssuer());
