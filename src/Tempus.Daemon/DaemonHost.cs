@@ -46,6 +46,12 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     private static readonly TimeSpan s_keyRetirement = TimeSpan.FromMinutes(10);
     private readonly TimeProvider _timeProvider;
     private readonly Lock _keysLock = new();
+
+    // One reload at a time, each whole (files read, then put in service): SIGHUP and tempusctl rekey come on threads of
+    // their own, and a reload that read the files first must not put them in service after one that read them later.
+    // StartServers holds it too, so a reload is wholly before the servers start (they start with what it loaded) or
+    // wholly after (it reloads them).
+    private readonly Lock _reloadLock = new();
     private readonly Dictionary<KeyRing, ITimer> _retiredKeys = new(ReferenceEqualityComparer.Instance);
     private KeyRing? _keysInService;
     private readonly CancellationTokenSource _stop = new();
@@ -137,6 +143,12 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Called by a reload between reading the key file (its ring, or null without one) and putting that ring in
+    /// service, with the reload lock held: tests hold a reload there to see that another one waits.
+    /// </summary>
+    internal Action<KeyRing?>? ReloadKeysLoaded { get; set; }
 
     /// <summary>Starts everything and runs until SIGTERM/SIGINT, <paramref name="timeout"/> (chronyd -t) or a maxchange
     /// give-up; returns the exit code.</summary>
@@ -285,6 +297,9 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
         return _exitCode;
     }
 
+    /// <summary>Makes <see cref="RunAsync"/> stop and return, as SIGTERM does.</summary>
+    internal void Stop() => _stop.Cancel();
+
     /// <summary>Starts only the sources, for the one-shot modes (-q/-Q): no server, no control socket.</summary>
     public Task StartSourcesAsync(CancellationToken cancellationToken) => Sources.StartAsync(cancellationToken);
 
@@ -363,6 +378,16 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     private bool StartServers()
     {
+        lock (_reloadLock)
+        {
+            return StartServersCore();
+        }
+    }
+
+    // With the reload lock held: a SIGHUP that came first has put its keys in service (the server starts with them and
+    // the ring they replaced is retired), one that comes later reloads the servers started here.
+    private bool StartServersCore()
+    {
         ISystemClock clock = Engine.Clock;
         if (_config.IsNtsServer)
         {
@@ -383,6 +408,7 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
             // SIGHUP is handled from the start: a reload may have replaced the start-up ring (and retired it) already.
             _serverEngine = new NtpServerEngine(clock, _keysInService, _config.NtpAccess, _config.CryptoNak, Engine.Reference, _ntsKeys, _clientLog);
         }
+
         if (_config.Port != 0)
         {
             if (!_config.NtpAccess.HasAllowRules)
@@ -479,36 +505,40 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     /// next request with the new key), the NTS certificates, and (with <c>ntsrotate 0</c>) the NTS server keys. A
     /// broken file keeps what is in service and says why (file:line).
     /// </summary>
-    private void Reload()
+    internal void Reload()
     {
-        _systemd.Reloading();
-        try
+        lock (_reloadLock)
         {
-            TempusConfiguration config = ConfigParser.Load(_options.ConfigPath);
-            KeyRing? keys = config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger);
-            PutKeysInService(keys, config.KeyFile);
-            LogReloaded(_logger, _options.ConfigPath);
-        }
-        catch (Exception e) when (e is ConfigurationException or KeyFileException)
-        {
-            LogReloadFailed(_logger, e.Message);
-        }
+            _systemd.Reloading();
+            try
+            {
+                TempusConfiguration config = ConfigParser.Load(_options.ConfigPath);
+                KeyRing? keys = config.KeyFile is null ? null : Daemon.LoadKeys(config, _logger);
+                ReloadKeysLoaded?.Invoke(keys);
+                PutKeysInService(keys, config.KeyFile);
+                LogReloaded(_logger, _options.ConfigPath);
+            }
+            catch (Exception e) when (e is ConfigurationException or KeyFileException)
+            {
+                LogReloadFailed(_logger, e.Message);
+            }
 
-        _keServer?.ReloadCertificates();
-        if (_config.NtsRotateSeconds == 0)
-        {
-            // ntsrotate 0: the key file is managed outside (a fleet sharing it); SIGHUP picks it up.
-            _ntsKeys?.Reload();
-        }
+            _keServer?.ReloadCertificates();
+            if (_config.NtsRotateSeconds == 0)
+            {
+                // ntsrotate 0: the key file is managed outside (a fleet sharing it); SIGHUP picks it up.
+                _ntsKeys?.Reload();
+            }
 
-        _systemd.Ready(SystemdStatus());
+            _systemd.Ready(SystemdStatus());
+        }
     }
 
     // The ring a reload replaces stays usable for s_keyRetirement: a server worker may be in the middle of a request
     // with it, a source may still get the answer to a request it signed with it. Then it is wiped, under the lock the
-    // sources check responses under (a source that still holds one of its keys then rejects the response). One reload
-    // at a time (SIGHUP and tempusctl rekey each come on a thread of their own): the server and the sources always end
-    // up with the ring in service, never with one retired, which would be wiped under them.
+    // sources check responses under (a source that still holds one of its keys then rejects the response). Called
+    // with the reload lock held, one reload at a time: the server and the sources always end up with the ring in
+    // service, never with one retired, which would be wiped under them.
     private void PutKeysInService(KeyRing? next, string? keyFile)
     {
         lock (_keysLock)

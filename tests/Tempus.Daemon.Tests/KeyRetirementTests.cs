@@ -6,6 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using Tempus.Auth;
 using Tempus.Clock;
 using Tempus.Config;
+using Tempus.Control;
 using Tempus.Ntp;
 using Tempus.Server;
 using Tempus.Sources;
@@ -176,11 +177,168 @@ public sealed class KeyRetirementTests : IAsyncLifetime
         AssertUsable(reloaded, "the ring in service after a failed reload and twice the delay");
     }
 
-    private (DaemonHost Host, KeyRing StartUp) CreateHost(int? sourcePort)
+    [Fact]
+    public async Task ASecondReloadWaitsUntilTheFirstHasPutItsRingInServiceAndEndsWithItsOwnRingInService()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null);
+        var loaded = new List<KeyRing?>();
+        int inside = 0;
+        int overlaps = 0;
+        using var firstHeld = new ManualResetEventSlim();
+        using var releaseFirst = new ManualResetEventSlim();
+        host.ReloadKeysLoaded = ring =>
+        {
+            // Between reading the key file and putting its ring in service.
+            if (Interlocked.Increment(ref inside) > 1)
+            {
+                Interlocked.Increment(ref overlaps);
+            }
+
+            int count;
+            lock (loaded)
+            {
+                loaded.Add(ring);
+                count = loaded.Count;
+            }
+
+            if (count == 1)
+            {
+                firstHeld.Set();
+                Assert.True(releaseFirst.Wait(s_wait), "the test released the first reload");
+            }
+
+            Interlocked.Decrement(ref inside);
+        };
+
+        WriteKeyFile(generation: 1);
+        Task first = Task.Factory.StartNew(host.Reload, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(firstHeld.Wait(s_wait), "the first reload read the key file");
+
+        // The key file changes again and a second reload comes (SIGHUP while tempusctl rekey runs): it must wait for
+        // the first, blocked on the reload lock, instead of reading the file and racing it to put its ring in service.
+        WriteKeyFile(generation: 2);
+        Exception? secondFailed = null;
+        var second = new Thread(() =>
+        {
+            try
+            {
+                host.Reload();
+            }
+            catch (Exception e)
+            {
+                secondFailed = e;
+            }
+        });
+        second.Start();
+        await WaitUntilAsync(() => LoadedCount(loaded) > 1 || (second.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0, "the second reload either blocks or reads the key file");
+        Assert.True(LoadedCount(loaded) == 1, "the second reload read the key file while the first was still putting its ring in service");
+        Assert.Same(startUp, host.KeysInService);
+
+        releaseFirst.Set();
+        await first.WaitAsync(s_wait);
+        Assert.True(second.Join(s_wait), "the second reload finished");
+        Assert.Null(secondFailed);
+        Assert.Equal(0, Volatile.Read(ref overlaps));
+        Assert.Equal(2, LoadedCount(loaded));
+        KeyRing firstRing = loaded[0] ?? throw new InvalidOperationException("the first reload loaded no ring");
+        KeyRing secondRing = loaded[1] ?? throw new InvalidOperationException("the second reload loaded no ring");
+        Assert.NotSame(firstRing, secondRing);
+        Assert.Same(secondRing, host.KeysInService);
+
+        // Both rings replaced in turn (the start-up one by the first reload, the first reload's by the second) are
+        // retired and wiped; the second reload's stays.
+        _time.Advance(DaemonHost.KeyRetirementDelay);
+        Assert.True(IsWiped(startUp), "the start-up ring, replaced by the first reload, is wiped");
+        Assert.True(IsWiped(firstRing), "the first reload's ring, replaced by the second, is wiped");
+        AssertUsable(secondRing, "the second reload's ring, in service");
+    }
+
+    [Fact]
+    public async Task AReloadBeforeTheServersStartIsWhatTheServerStartsWithAndTheRingItReplacedIsWiped()
+    {
+        WriteKeyFile(generation: 0);
+        using KeyRing startUpCopy = ClientCopyOfKeyFile("client-0.keys");
+        int port = FreeUdpPort();
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null, $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nlocal stratum 5\nbindcmdaddress /\n");
+
+        // What the SIGHUP handler does; RunAsync registers it before it starts the servers, so one can come first.
+        WriteKeyFile(generation: 1);
+        host.Reload();
+        KeyRing reloaded = InService(host);
+        Assert.NotSame(startUp, reloaded);
+        using KeyRing reloadedCopy = ClientCopyOfKeyFile("client-1.keys");
+
+        Task<int> run = Task.Run(() => host.RunAsync(null));
+        Assert.True(reloadedCopy.TryGetKey(21, out SymmetricKey? current));
+        NtpQueryResult answer = await QueryUntilAnsweredAsync(port, current, run);
+        Assert.Equal(AuthenticationMode.SymmetricKey, answer.Authentication);
+        Assert.Equal(21u, answer.KeyId);
+
+        // A request signed with the start-up ring's key 21 does not verify: the server never had that ring.
+        ServerStatsReport before = await host.GetServerStatsAsync(CancellationToken.None);
+        Assert.True(startUpCopy.TryGetKey(21, out SymmetricKey? replaced));
+        await Assert.ThrowsAsync<NtpQueryException>(() => new NtpClient(RealtimeClock.Instance).QueryAsync("127.0.0.1", port, replaced, TimeSpan.FromSeconds(1), CancellationToken.None));
+        await WaitUntilAsync(() => host.GetServerStatsAsync(CancellationToken.None).Result.NtpPacketsDropped > before.NtpPacketsDropped, "the server drops the request signed with the replaced ring");
+        Assert.Equal(before.AuthenticatedNtpPackets, (await host.GetServerStatsAsync(CancellationToken.None)).AuthenticatedNtpPackets);
+
+        // The start-up ring was retired by that reload and is wiped in its turn; the server goes on with the other.
+        _time.Advance(DaemonHost.KeyRetirementDelay);
+        Assert.True(IsWiped(startUp), "the start-up ring the early reload replaced is wiped");
+        AssertUsable(reloaded, "the ring the server started with");
+        answer = await QueryUntilAnsweredAsync(port, current, run);
+        Assert.Equal(AuthenticationMode.SymmetricKey, answer.Authentication);
+
+        host.Stop();
+        Assert.Equal(0, await run.WaitAsync(s_wait));
+    }
+
+    private static int LoadedCount(List<KeyRing?> loaded)
+    {
+        lock (loaded)
+        {
+            return loaded.Count;
+        }
+    }
+
+    private KeyRing ClientCopyOfKeyFile(string name)
+    {
+        string copy = Path.Combine(_dir, name);
+        File.Copy(KeyFile, copy, overwrite: true);
+        return KeyRing.Load(copy, new List<KeyFileWarning>());
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    // Until the host's server answers (it starts within RunAsync); fails at once if RunAsync has returned.
+    private async Task<NtpQueryResult> QueryUntilAnsweredAsync(int port, SymmetricKey key, Task<int> run)
+    {
+        var client = new NtpClient(RealtimeClock.Instance);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(run.IsCompleted, $"tempusd stopped before answering: {(run.IsCompletedSuccessfully ? $"exit code {run.Result}" : run.Exception?.ToString())}; {_log.All()}");
+            try
+            {
+                return await client.QueryAsync("127.0.0.1", port, key, TimeSpan.FromSeconds(1), CancellationToken.None);
+            }
+            catch (NtpQueryException) when (deadline.Elapsed < s_wait)
+            {
+                // Not listening yet, or the answer was lost: ask again.
+            }
+        }
+    }
+
+    private (DaemonHost Host, KeyRing StartUp) CreateHost(int? sourcePort, string extraConfig = "")
     {
         string config = Path.Combine(_dir, "tempus.conf");
         string source = sourcePort is { } port ? $"server 127.0.0.1 port {port} key 21 minpoll -2 maxpoll -1\n" : "";
-        File.WriteAllText(config, $"keyfile {KeyFile}\n{source}");
+        File.WriteAllText(config, $"keyfile {KeyFile}\n{source}{extraConfig}");
         TempusConfiguration parsed = ConfigParser.Load(config);
         KeyRing startUp = Daemon.LoadKeys(parsed, NullLogger.Instance);
         _owned.Add(startUp);
@@ -293,6 +451,14 @@ public sealed class KeyRetirementTests : IAsyncLifetime
             lock (_messages)
             {
                 return _messages.Any(m => m.Contains(text, StringComparison.Ordinal));
+            }
+        }
+
+        public string All()
+        {
+            lock (_messages)
+            {
+                return string.Join(" | ", _messages);
             }
         }
 
