@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using X86Aes = System.Runtime.Intrinsics.X86.Aes;
@@ -266,7 +267,7 @@ internal static class AesNi
 }
 
 /// <summary>The expanded round keys of one AES key: up to 15 for AES-256 (FIPS-197 §5.2).</summary>
-[InlineArray(15)]
+[InlineArray(AesNiKey.MaxRoundKeys)]
 internal struct AesRoundKeys
 {
     private Vector128<byte> _element;
@@ -279,6 +280,9 @@ internal struct AesRoundKeys
 /// </summary>
 internal struct AesNiKey
 {
+    /// <summary>Round keys of the longest schedule (AES-256: Nr + 1).</summary>
+    internal const int MaxRoundKeys = 15;
+
     private AesRoundKeys _roundKeys;
     private int _rounds;
 
@@ -304,46 +308,60 @@ internal struct AesNiKey
         }
     }
 
+    /// <summary>
+    /// The round keys as a span. Every access goes through here rather than the inline array's indexer or span
+    /// conversion: those are the compiler's generic <c>InlineArrayElementRef</c> helpers, which NativeAOT does not
+    /// inline, so each AES round became a call with the state spilled to the stack around it (on the NTS server
+    /// path, over a quarter of the AES time). With the length a constant, constant indices need no bounds check.
+    /// </summary>
+    private readonly ReadOnlySpan<Vector128<byte>> Keys =>
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<AesRoundKeys, Vector128<byte>>(ref Unsafe.AsRef(in _roundKeys)), MaxRoundKeys);
+
+    /// <summary>The round keys to write, as <see cref="Keys"/>.</summary>
+    private Span<Vector128<byte>> WritableKeys =>
+        MemoryMarshal.CreateSpan(ref Unsafe.As<AesRoundKeys, Vector128<byte>>(ref _roundKeys), MaxRoundKeys);
+
     /// <summary>Zeroes the round keys.</summary>
     internal void Clear()
     {
-        ((Span<Vector128<byte>>)_roundKeys).Clear();
+        WritableKeys.Clear();
         _rounds = 0;
     }
 
     /// <summary>Round key <paramref name="round"/>, for the FIPS-197 Appendix A tests.</summary>
-    internal readonly Vector128<byte> RoundKey(int round) => ((ReadOnlySpan<Vector128<byte>>)_roundKeys)[..(_rounds + 1)][round];
+    internal readonly Vector128<byte> RoundKey(int round) => Keys[..(_rounds + 1)][round];
 
     /// <summary>Encrypts one block (FIPS-197 §5.1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly Vector128<byte> Encrypt(Vector128<byte> block)
     {
         // Rounds 1-9 are common to every key size; the branches depend on the key length only.
-        Vector128<byte> x = block ^ _roundKeys[0];
-        x = X86Aes.Encrypt(x, _roundKeys[1]);
-        x = X86Aes.Encrypt(x, _roundKeys[2]);
-        x = X86Aes.Encrypt(x, _roundKeys[3]);
-        x = X86Aes.Encrypt(x, _roundKeys[4]);
-        x = X86Aes.Encrypt(x, _roundKeys[5]);
-        x = X86Aes.Encrypt(x, _roundKeys[6]);
-        x = X86Aes.Encrypt(x, _roundKeys[7]);
-        x = X86Aes.Encrypt(x, _roundKeys[8]);
-        x = X86Aes.Encrypt(x, _roundKeys[9]);
+        ReadOnlySpan<Vector128<byte>> keys = Keys;
+        Vector128<byte> x = block ^ keys[0];
+        x = X86Aes.Encrypt(x, keys[1]);
+        x = X86Aes.Encrypt(x, keys[2]);
+        x = X86Aes.Encrypt(x, keys[3]);
+        x = X86Aes.Encrypt(x, keys[4]);
+        x = X86Aes.Encrypt(x, keys[5]);
+        x = X86Aes.Encrypt(x, keys[6]);
+        x = X86Aes.Encrypt(x, keys[7]);
+        x = X86Aes.Encrypt(x, keys[8]);
+        x = X86Aes.Encrypt(x, keys[9]);
         if (_rounds == 10)
         {
-            return X86Aes.EncryptLast(x, _roundKeys[10]);
+            return X86Aes.EncryptLast(x, keys[10]);
         }
 
-        x = X86Aes.Encrypt(x, _roundKeys[10]);
-        x = X86Aes.Encrypt(x, _roundKeys[11]);
+        x = X86Aes.Encrypt(x, keys[10]);
+        x = X86Aes.Encrypt(x, keys[11]);
         if (_rounds == 12)
         {
-            return X86Aes.EncryptLast(x, _roundKeys[12]);
+            return X86Aes.EncryptLast(x, keys[12]);
         }
 
-        x = X86Aes.Encrypt(x, _roundKeys[12]);
-        x = X86Aes.Encrypt(x, _roundKeys[13]);
-        return X86Aes.EncryptLast(x, _roundKeys[14]);
+        x = X86Aes.Encrypt(x, keys[12]);
+        x = X86Aes.Encrypt(x, keys[13]);
+        return X86Aes.EncryptLast(x, keys[14]);
     }
 
     /// <summary>Encrypts <paramref name="input"/>'s first block into <paramref name="output"/>'s first 16 bytes.</summary>
@@ -354,12 +372,12 @@ internal struct AesNiKey
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly void Encrypt4(ref Vector128<byte> b0, ref Vector128<byte> b1, ref Vector128<byte> b2, ref Vector128<byte> b3)
     {
-        Vector128<byte> k = _roundKeys[0];
+        ReadOnlySpan<Vector128<byte>> keys = Keys;
+        Vector128<byte> k = keys[0];
         Vector128<byte> x0 = b0 ^ k;
         Vector128<byte> x1 = b1 ^ k;
         Vector128<byte> x2 = b2 ^ k;
         Vector128<byte> x3 = b3 ^ k;
-        ReadOnlySpan<Vector128<byte>> keys = _roundKeys;
         int rounds = _rounds;
         for (int round = 1; round < rounds; round++)
         {
@@ -412,38 +430,40 @@ internal struct AesNiKey
     private void Expand128(ReadOnlySpan<byte> key)
     {
         _rounds = 10;
+        Span<Vector128<byte>> roundKeys = WritableKeys;
         Vector128<byte> k = AesNi.Load(key, 0);
-        _roundKeys[0] = k;
+        roundKeys[0] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x01);
-        _roundKeys[1] = k;
+        roundKeys[1] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x02);
-        _roundKeys[2] = k;
+        roundKeys[2] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x04);
-        _roundKeys[3] = k;
+        roundKeys[3] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x08);
-        _roundKeys[4] = k;
+        roundKeys[4] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x10);
-        _roundKeys[5] = k;
+        roundKeys[5] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x20);
-        _roundKeys[6] = k;
+        roundKeys[6] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x40);
-        _roundKeys[7] = k;
+        roundKeys[7] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x80);
-        _roundKeys[8] = k;
+        roundKeys[8] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x1b);
-        _roundKeys[9] = k;
+        roundKeys[9] = k;
         k = PrefixXor(k) ^ RotSubLastWord(k, 0x36);
-        _roundKeys[10] = k;
-        ((Span<Vector128<byte>>)_roundKeys)[11..].Clear();
+        roundKeys[10] = k;
+        roundKeys[11..].Clear();
     }
 
     private void Expand256(ReadOnlySpan<byte> key)
     {
         _rounds = 14;
+        Span<Vector128<byte>> roundKeys = WritableKeys;
         Vector128<byte> even = AesNi.Load(key, 0);
         Vector128<byte> odd = AesNi.Load(key, 16);
-        _roundKeys[0] = even;
-        _roundKeys[1] = odd;
+        roundKeys[0] = even;
+        roundKeys[1] = odd;
 
         // FIPS-197 §5.2 with Nk = 8: words 8j get RotWord/SubWord/Rcon of word 8j-1, words 8j+4 SubWord
         // alone of word 8j+3.
@@ -451,12 +471,12 @@ internal struct AesNiKey
         for (int i = 0; i < 6; i++)
         {
             even = PrefixXor(even) ^ RotSubLastWord(odd, rcon[i]);
-            _roundKeys[2 * i + 2] = even;
+            roundKeys[2 * i + 2] = even;
             odd = PrefixXor(odd) ^ SubLastWord(even);
-            _roundKeys[2 * i + 3] = odd;
+            roundKeys[2 * i + 3] = odd;
         }
 
-        _roundKeys[14] = PrefixXor(even) ^ RotSubLastWord(odd, rcon[6]);
+        roundKeys[14] = PrefixXor(even) ^ RotSubLastWord(odd, rcon[6]);
     }
 
     /// <summary>
@@ -489,7 +509,7 @@ internal struct AesNiKey
             w[i] = w[i - Nk] ^ temp;
         }
 
-        Span<Vector128<byte>> roundKeys = _roundKeys;
+        Span<Vector128<byte>> roundKeys = WritableKeys;
         for (int round = 0; round <= 12; round++)
         {
             roundKeys[round] = Vector128.Create((ReadOnlySpan<uint>)w.Slice(4 * round, 4)).AsByte();
