@@ -6,13 +6,16 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using Tempus.Daemon.Logging;
 
 namespace Tempus.Daemon.Tests;
 
 /// <summary>
 /// The journal's native protocol as tempusd speaks it (systemd.io/JOURNAL_NATIVE_PROTOCOL): entries sent to a
-/// datagram socket this test binds in place of journald's, then parsed back field by field with a strict reader.
+/// datagram socket this test binds in place of journald's (there is no journald on the test machine), received as
+/// journald receives them (a datagram, or an empty one carrying a sealed memfd), then parsed back field by field with
+/// a strict reader.
 /// </summary>
 public sealed partial class JournalLoggerTests : IDisposable
 {
@@ -50,7 +53,7 @@ public sealed partial class JournalLoggerTests : IDisposable
     {
         LogKeyMissing(_provider.CreateLogger("Tempus.Sources.SourceManager"), "time.example", 21, "/etc/tempus/keys", IPAddress.Parse("2001:db8::1"), -0.0125, null);
 
-        List<KeyValuePair<string, string>> fields = Receive();
+        List<KeyValuePair<string, string>> fields = Parse(ReceiveBytes());
         Assert.Equal(
             [
                 new("MESSAGE", "time.example: key 21 is not in /etc/tempus/keys (2001:db8::1, offset -0.0125 s, (null))"),
@@ -154,18 +157,27 @@ public sealed partial class JournalLoggerTests : IDisposable
             new("Euro", new string('€', 10_000)),
             new("Lines", string.Concat(Enumerable.Repeat("line\n", 2_000))),
         };
-        string message = string.Concat(Enumerable.Repeat("0123456789", 10_000));
+        string message = string.Concat(Enumerable.Repeat("0123456789", 60_000));
         _provider.CreateLogger("c").Log(LogLevel.Information, new EventId(1), state, null, (_, _) => message);
 
+        // Each cut value ends in the marker, within its bound: whole characters make room for it.
         List<KeyValuePair<string, string>> fields = Receive();
-        Assert.Equal(message[..JournalEntry.MaxMessageBytes], Single(fields, "MESSAGE"));
-        Assert.Equal(new string('a', JournalEntry.MaxValueBytes), Single(fields, "TEMPUS_ASCII"));
-        Assert.Equal(new string('€', JournalEntry.MaxValueBytes / 3), Single(fields, "TEMPUS_EURO")); // 3 bytes each: 4095 of 4096
-        Assert.Equal(string.Concat(Enumerable.Repeat("line\n", 2_000))[..JournalEntry.MaxValueBytes], Single(fields, "TEMPUS_LINES"));
+        Assert.Equal(message[..(JournalEntry.MaxMessageBytes - 3)] + JournalEntry.CutMarker, Single(fields, "MESSAGE"));
+        Assert.Equal(new string('a', JournalEntry.MaxValueBytes - 3) + JournalEntry.CutMarker, Single(fields, "TEMPUS_ASCII"));
+        Assert.Equal(new string('€', (JournalEntry.MaxValueBytes / 3) - 1) + JournalEntry.CutMarker, Single(fields, "TEMPUS_EURO")); // 3 bytes each: 4092 + 3 of 4096
+        Assert.Equal(string.Concat(Enumerable.Repeat("line\n", 2_000))[..(JournalEntry.MaxValueBytes - 3)] + JournalEntry.CutMarker, Single(fields, "TEMPUS_LINES"));
     }
 
     [Fact]
-    public void TheDatagramStaysWithinItsBoundAndKeepsTheMessage()
+    public void AValueThatFitsItsBoundExactlyIsNotMarked()
+    {
+        var state = new List<KeyValuePair<string, object?>> { new("Exact", new string('x', JournalEntry.MaxValueBytes)) };
+        _provider.CreateLogger("c").Log(LogLevel.Information, new EventId(1), state, null, (_, _) => "m");
+        Assert.Equal(new string('x', JournalEntry.MaxValueBytes), Single(Receive(), "TEMPUS_EXACT"));
+    }
+
+    [Fact]
+    public void TheEntryStaysWithinItsBoundKeepsTheMessageAndTheValuesAndCutsTheExceptionsSecondCopy()
     {
         var state = new List<KeyValuePair<string, object?>>();
         for (int i = 0; i < 100; i++)
@@ -173,21 +185,90 @@ public sealed partial class JournalLoggerTests : IDisposable
             state.Add(new($"Value{i}", new string((char)('a' + (i % 26)), 5_000)));
         }
 
-        _provider.CreateLogger("c").Log(LogLevel.Warning, new EventId(1), state, null, (_, _) => "many values");
+        string message = new('m', 600_000);
+        var exception = new InvalidOperationException(new string('e', 700_000));
+        _provider.CreateLogger("c").Log(LogLevel.Warning, new EventId(1), state, exception, (_, _) => message);
 
-        byte[] datagram = ReceiveBytes();
-        Assert.InRange(datagram.Length, JournalEntry.MaxDatagramBytes - 4 * 1024, JournalEntry.MaxDatagramBytes);
-        List<KeyValuePair<string, string>> fields = Parse(datagram);
-        Assert.Equal("many values", Single(fields, "MESSAGE"));
+        (byte[] entry, bool memfd) = ReceiveEntry();
+        Assert.True(memfd, "an entry of a megabyte is not one datagram");
+        Assert.InRange(entry.Length, JournalEntry.MaxEntryBytes - 16, JournalEntry.MaxEntryBytes);
+        List<KeyValuePair<string, string>> fields = Parse(entry);
+        Assert.Equal(message[..(JournalEntry.MaxMessageBytes - 3)] + JournalEntry.CutMarker, Single(fields, "MESSAGE"));
         Assert.Equal("4", Single(fields, "PRIORITY"));
-        // Once the datagram is full the last value that fits in part is cut and the rest are left out.
+
+        // The template's values come before the exception's copy, all of them, each cut at its bound.
         List<KeyValuePair<string, string>> values = fields.Where(f => f.Key.StartsWith("TEMPUS_VALUE", StringComparison.Ordinal)).ToList();
-        Assert.InRange(values.Count, 10, JournalEntry.MaxTemplateValues);
-        for (int i = 0; i < values.Count - 1; i++)
+        Assert.Equal(JournalEntry.MaxTemplateValues, values.Count);
+        for (int i = 0; i < values.Count; i++)
         {
             Assert.Equal($"TEMPUS_VALUE{i}", values[i].Key);
-            Assert.Equal(new string((char)('a' + (i % 26)), JournalEntry.MaxValueBytes), values[i].Value);
+            Assert.Equal(new string((char)('a' + (i % 26)), JournalEntry.MaxValueBytes - 3) + JournalEntry.CutMarker, values[i].Value);
         }
+
+        // The exception, last, is cut where the entry is full.
+        Assert.Equal("TEMPUS_EXCEPTION", fields[^1].Key);
+        string cut = fields[^1].Value;
+        Assert.EndsWith(JournalEntry.CutMarker, cut, StringComparison.Ordinal);
+        Assert.StartsWith(cut[..^1], exception.ToString(), StringComparison.Ordinal);
+        Assert.InRange(cut.Length, 300_000, JournalEntry.MaxMessageBytes);
+        Assert.Empty(_stderr.ToArray());
+    }
+
+    [Fact]
+    public void AnEntryTooLargeForADatagramIsSentAsASealedMemfdInAnEmptyDatagram()
+    {
+        // A message of 300 KiB: over the kernel's limit for a unix datagram (the socket's send buffer).
+        string message = "first line\n" + new string('x', 300 * 1024);
+        AssertLargerThanADatagram(message.Length);
+        LogKeyMissing(_provider.CreateLogger("Tempus.Sources.SourceManager"), message, 21, "/etc/tempus/keys", IPAddress.Loopback, 0.25, "x");
+
+        (byte[] entry, bool memfd) = ReceiveEntry();
+        Assert.True(memfd, "the entry came as a datagram");
+        List<KeyValuePair<string, string>> fields = Parse(entry);
+        Assert.Equal($"{message}: key 21 is not in /etc/tempus/keys (127.0.0.1, offset 0.25 s, x)", Single(fields, "MESSAGE"));
+        Assert.Equal("4", Single(fields, "PRIORITY"));
+        Assert.Equal("tempusd", Single(fields, "SYSLOG_IDENTIFIER"));
+        Assert.Equal("712", Single(fields, "TEMPUS_EVENT_ID"));
+        Assert.Equal(message[..(JournalEntry.MaxValueBytes - 3)] + JournalEntry.CutMarker, Single(fields, "TEMPUS_SOURCE"));
+        Assert.Equal("21", Single(fields, "TEMPUS_KEYID"));
+        Assert.Empty(_stderr.ToArray());
+        Assert.True(_provider.Output.UsesJournal);
+
+        // The next, small entry is a datagram again.
+        _provider.CreateLogger("c").LogInformation("small");
+        (entry, memfd) = ReceiveEntry();
+        Assert.False(memfd, "a small entry came through a memfd");
+        Assert.Equal("small", Single(Parse(entry), "MESSAGE"));
+    }
+
+    [Fact]
+    public void WhenTheJournalSocketIsMissingALargeEntryGoesToStderr()
+    {
+        var stderr = new MemoryStream();
+        using var provider = new TempusLoggerProvider(new LogOutput(stderr, Path.Combine(_dir, "no-journal-here"), new FixedTime(s_now)));
+        string message = new('x', 300 * 1024);
+        AssertLargerThanADatagram(message.Length);
+        provider.CreateLogger("c").Log(LogLevel.Error, new EventId(5), message, null, (m, _) => m);
+        Assert.Equal($"<3>c[5] {message}\n", Encoding.UTF8.GetString(stderr.ToArray()));
+    }
+
+    [Fact]
+    public void WhenTheJournalsQueueIsFullALargeEntryGoesToStderr()
+    {
+        // Nothing reads the socket: small entries fill its queue (net.unix.max_dgram_qlen), after which they reach
+        // stderr; the descriptor of a large entry's memfd finds the queue full too.
+        ILogger logger = _provider.CreateLogger("c");
+        for (int i = 0; i < 2_000 && _stderr.Length == 0; i++)
+        {
+            logger.LogInformation("filler {Index}", i);
+        }
+
+        Assert.True(_stderr.Length > 0, "the journal socket's queue never filled");
+        _stderr.SetLength(0);
+        string message = new('y', 300 * 1024);
+        AssertLargerThanADatagram(message.Length);
+        logger.Log(LogLevel.Information, new EventId(6), message, null, (m, _) => m);
+        Assert.Equal($"<6>c[6] {message}\n", Encoding.UTF8.GetString(_stderr.ToArray()));
     }
 
     [Fact]
@@ -235,7 +316,7 @@ public sealed partial class JournalLoggerTests : IDisposable
         string[] lines = Encoding.UTF8.GetString(_stderr.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var received = new List<int>();
         _journal.Blocking = false;
-        byte[] buffer = new byte[JournalEntry.MaxDatagramBytes];
+        byte[] buffer = new byte[JournalEntry.MaxEntryBytes];
         for (int i = 0; i < Entries; i++)
         {
             int n;
@@ -271,14 +352,63 @@ public sealed partial class JournalLoggerTests : IDisposable
         Assert.Equal("<4>c[0] late\n", Encoding.UTF8.GetString(stderr.ToArray()));
     }
 
-    private List<KeyValuePair<string, string>> Receive() => Parse(ReceiveBytes());
+    // An entry however it came, a datagram or a memfd.
+    private List<KeyValuePair<string, string>> Receive() => Parse(ReceiveEntry().Entry);
 
     private byte[] ReceiveBytes()
     {
+        (byte[] entry, bool memfd) = ReceiveEntry();
+        Assert.False(memfd, "the entry came through a memfd, not as a datagram");
+        return entry;
+    }
+
+    /// <summary>
+    /// One entry as journald takes it from its socket: a datagram with no descriptor, or (<c>memfd</c> true) an empty
+    /// datagram with one descriptor of a memfd sealed as journald requires, whose content is the entry.
+    /// </summary>
+    private (byte[] Entry, bool Memfd) ReceiveEntry()
+    {
         _journal.ReceiveTimeout = 10_000;
-        byte[] buffer = new byte[JournalEntry.MaxDatagramBytes + 1];
-        int n = _journal.Receive(buffer);
-        return buffer[..n];
+        byte[] buffer = new byte[JournalEntry.MaxEntryBytes + 1];
+        int errno = Interop.Libc.ReceiveWithFileDescriptor(_journal.SafeHandle, buffer, out int received, out SafeFileHandle? fd, out int descriptors, out bool truncated);
+        Assert.True(errno == 0, $"recvmsg on the test journal socket failed with errno {errno}");
+        Assert.False(truncated, "the datagram or its control data was cut");
+        if (fd is null)
+        {
+            Assert.Equal(0, descriptors);
+            return (buffer[..received], false);
+        }
+
+        using (fd)
+        {
+            // journald (server_process_native_file): an empty datagram, exactly one descriptor, a memfd it cannot
+            // change under it.
+            Assert.Equal(0, received);
+            Assert.Equal(1, descriptors);
+            Assert.Equal("/memfd:tempusd-journal (deleted)", new FileInfo($"/proc/self/fd/{fd.DangerousGetHandle()}").LinkTarget);
+            Assert.Equal(0, Interop.Libc.GetSeals(fd, out int seals));
+            Assert.Equal(Interop.Libc.F_SEAL_SHRINK | Interop.Libc.F_SEAL_GROW | Interop.Libc.F_SEAL_WRITE | Interop.Libc.F_SEAL_SEAL, seals);
+            long length = RandomAccess.GetLength(fd);
+            Assert.InRange(length, 1, JournalEntry.MaxEntryBytes);
+            byte[] entry = new byte[length];
+            int total = 0;
+            while (total < entry.Length)
+            {
+                int n = RandomAccess.Read(fd, entry.AsSpan(total), total);
+                Assert.True(n > 0, $"the memfd ended at {total} of its {length} bytes");
+                total += n;
+            }
+
+            return (entry, true);
+        }
+    }
+
+    // The kernel refuses a unix datagram larger than the sender's send buffer (net.core.wmem_default for a new
+    // socket) with EMSGSIZE; the tests' large entries must be larger than that to take the memfd path.
+    private static void AssertLargerThanADatagram(int entryBytes)
+    {
+        int sendBuffer = int.Parse(File.ReadAllText("/proc/sys/net/core/wmem_default").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(entryBytes > sendBuffer, $"net.core.wmem_default is {sendBuffer}: an entry of {entryBytes} bytes fits one datagram here, so this test cannot reach the memfd path");
     }
 
     private static string Single(List<KeyValuePair<string, string>> fields, string name)

@@ -7,26 +7,36 @@ namespace Tempus.Daemon.Logging;
 
 /// <summary>
 /// One log entry in journald's native protocol (systemd.io/JOURNAL_NATIVE_PROTOCOL): the payload of one datagram
-/// to <c>/run/systemd/journal/socket</c>, a sequence of fields, each <c>NAME=value\n</c>, or, for a value with a
+/// to <c>/run/systemd/journal/socket</c> (or, for an entry too large for a datagram, the content of a sealed memfd
+/// sent there, see <see cref="LogOutput"/>), a sequence of fields, each <c>NAME=value\n</c>, or, for a value with a
 /// newline in it, <c>NAME\n</c>, the value's length as a 64-bit little-endian integer, the value and <c>\n</c>.
 /// </summary>
 /// <remarks>
 /// Fields: <c>MESSAGE</c> (with the exception text after a newline, as the console formats showed it),
 /// <c>PRIORITY</c>, <c>SYSLOG_IDENTIFIER=tempusd</c>, <c>TEMPUS_CATEGORY</c>, <c>TEMPUS_EVENT_ID</c>,
-/// <c>TEMPUS_EVENT_NAME</c>, <c>TEMPUS_EXCEPTION</c>, then one <c>TEMPUS_&lt;NAME&gt;</c> per named value of the
-/// message template, so <c>journalctl TEMPUS_SOURCE=time.example</c> finds a source's messages. Everything is
-/// bounded, and cut rather than refused: a field name to 64 characters of <c>[A-Z0-9_]</c>, the message and the
+/// <c>TEMPUS_EVENT_NAME</c>, one <c>TEMPUS_&lt;NAME&gt;</c> per named value of the message template, so
+/// <c>journalctl TEMPUS_SOURCE=time.example</c> finds a source's messages, then <c>TEMPUS_EXCEPTION</c>. Everything
+/// is bounded, and cut rather than refused: a field name to 64 characters of <c>[A-Z0-9_]</c>, the message and the
 /// exception to <see cref="MaxMessageBytes"/>, each other value to <see cref="MaxValueBytes"/>, the template's
-/// values to <see cref="MaxTemplateValues"/>, and the datagram to its buffer's capacity (fields that no longer fit
-/// are left out; the message comes first and always fits).
+/// values to <see cref="MaxTemplateValues"/>, and the entry to <see cref="MaxEntryBytes"/> (its buffer's capacity).
+/// A value cut at its bound or at the entry's ends in <see cref="CutMarker"/>, as systemd's own ellipsizing does;
+/// fields that no longer fit at all are left out. The message comes first and always fits; the exception, already
+/// in the message, comes last, so an entry at its bound loses the second copy of it rather than the template's values.
 /// </remarks>
 internal static class JournalEntry
 {
-    /// <summary>The largest datagram sent: far below the kernel's limit for a unix datagram (the default send buffer).</summary>
-    public const int MaxDatagramBytes = 64 * 1024;
+    /// <summary>
+    /// The largest entry. One above the kernel's limit for a unix datagram (the send buffer, 208 KiB by default) goes
+    /// through a memfd; journald itself takes far larger ones, so this bound is ours, for a process that logs a few
+    /// lines a minute: an exception with a deep stack fits, a runaway message is cut.
+    /// </summary>
+    public const int MaxEntryBytes = 1024 * 1024;
 
     /// <summary>The most bytes of <c>MESSAGE</c> and of <c>TEMPUS_EXCEPTION</c>.</summary>
-    public const int MaxMessageBytes = 16 * 1024;
+    public const int MaxMessageBytes = 512 * 1024;
+
+    /// <summary>What a value cut at its bound ends in (U+2026, three bytes of UTF-8; systemd ellipsizes with it too).</summary>
+    public const string CutMarker = "\u2026";
 
     /// <summary>The most bytes of any other value.</summary>
     public const int MaxValueBytes = 4 * 1024;
@@ -77,11 +87,6 @@ internal static class JournalEntry
             WriteField(buffer, "TEMPUS_EVENT_NAME"u8, eventId.Name, MaxValueBytes);
         }
 
-        if (exception is not null)
-        {
-            WriteField(buffer, "TEMPUS_EXCEPTION"u8, exception, MaxMessageBytes);
-        }
-
         if (values is not null)
         {
             int written = 0;
@@ -96,6 +101,11 @@ internal static class JournalEntry
                 WriteTemplateValue(buffer, value.Key, value.Value);
                 written++;
             }
+        }
+
+        if (exception is not null)
+        {
+            WriteField(buffer, "TEMPUS_EXCEPTION"u8, exception, MaxMessageBytes);
         }
     }
 
@@ -194,13 +204,41 @@ internal static class JournalEntry
         return text.ToString();
     }
 
-    /// <summary>Writes one field, its value cut at <paramref name="maxBytes"/>; leaves it out when the datagram is full.</summary>
+    /// <summary>
+    /// Writes one field, its value cut at <paramref name="maxBytes"/> or where the entry is full, and then marked;
+    /// leaves it out when the entry is full.
+    /// </summary>
     private static void WriteField(LogBuffer buffer, ReadOnlySpan<byte> name, ReadOnlySpan<char> value, int maxBytes)
     {
         if (BeginField(buffer, name, maxBytes, out int header, out int limit))
         {
-            EndField(buffer, header, buffer.WriteUtf8(value, limit));
+            int start = buffer.Length;
+            int written = buffer.WriteUtf8(value, limit, out bool complete);
+            EndField(buffer, header, complete ? written : MarkCut(buffer, start, written, limit));
         }
+    }
+
+    /// <summary>
+    /// Ends a value cut at <paramref name="limit"/> bytes with <see cref="CutMarker"/>, dropping whole characters from
+    /// its end to make room; returns the value's new length. Left unmarked when the limit is below the marker's size.
+    /// </summary>
+    private static int MarkCut(LogBuffer buffer, int start, int written, int limit)
+    {
+        ReadOnlySpan<byte> marker = "\u2026"u8;
+        if (limit < marker.Length)
+        {
+            return written;
+        }
+
+        int keep = Math.Min(written, limit - marker.Length);
+        while (keep > 0 && keep < written && (buffer.Slice(start + keep, 1)[0] & 0xC0) == 0x80)
+        {
+            keep--;
+        }
+
+        buffer.SetLength(start + keep);
+        buffer.Write(marker);
+        return keep + marker.Length;
     }
 
     /// <summary>

@@ -112,14 +112,20 @@ internal sealed class LogBuffer
     /// <see cref="Capacity"/>; the cut falls between characters, and unpaired surrogates become U+FFFD. Returns the
     /// number of bytes written.
     /// </summary>
-    public int WriteUtf8(ReadOnlySpan<char> text, int maxBytes = int.MaxValue)
+    public int WriteUtf8(ReadOnlySpan<char> text, int maxBytes = int.MaxValue) => WriteUtf8(text, maxBytes, out _);
+
+    /// <summary>
+    /// As <see cref="WriteUtf8(ReadOnlySpan{char}, int)"/>; <paramref name="complete"/> is false when the text was cut.
+    /// </summary>
+    public int WriteUtf8(ReadOnlySpan<char> text, int maxBytes, out bool complete)
     {
         // A char is at most 3 UTF-8 bytes (a surrogate pair, 2 chars, is 4), so this many chars can always fill maxBytes.
         long chars = Math.Min(text.Length, (long)Math.Min(maxBytes, Remaining));
         Span<byte> span = GetSpan((int)Math.Min(Math.Min(maxBytes, Remaining), chars * 3));
         // DestinationTooSmall, or NeedMoreData for a surrogate pair cut by the char limit, both leave the cut at a
         // character boundary, which is what a bounded field wants.
-        _ = Utf8.FromUtf16(text[..(int)chars], span, out _, out int written, replaceInvalidSequences: true, isFinalBlock: chars == text.Length);
+        _ = Utf8.FromUtf16(text[..(int)chars], span, out int read, out int written, replaceInvalidSequences: true, isFinalBlock: chars == text.Length);
+        complete = read == text.Length;
         Length += written;
         return written;
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Tempus.Daemon.Logging;
 
@@ -8,24 +9,31 @@ namespace Tempus.Daemon.Logging;
 /// Where tempusd's log entries go, one at a time under a lock with one reused buffer (logging is low volume: per
 /// packet events are Trace only), written before <c>Log</c> returns, with no thread of its own. Under systemd with
 /// stderr connected to the journal, each entry is one datagram of the journal's native protocol (structured
-/// fields, see <see cref="JournalEntry"/>); if the journal refuses it (socket gone, queue full, too large) the
-/// entry goes to stderr as a <c>&lt;priority&gt;</c> line instead, which journald reads too. Otherwise each entry
-/// is one SimpleConsole-style line on stderr. Nothing here throws: a log entry that cannot be written anywhere is
-/// lost rather than stopping time service.
+/// fields, see <see cref="JournalEntry"/>), or, when it is too large for a datagram, a sealed memfd holding it whose
+/// descriptor is sent in an empty datagram, as sd_journal_sendv does; if the journal refuses it (socket gone, queue
+/// full) the entry goes to stderr as a <c>&lt;priority&gt;</c> line instead, which journald reads too. Otherwise
+/// each entry is one SimpleConsole-style line on stderr. Nothing here throws: a log entry that cannot be written
+/// anywhere is lost rather than stopping time service.
 /// </summary>
 internal sealed class LogOutput : IDisposable
 {
     /// <summary>journald's native protocol socket (systemd.io/JOURNAL_NATIVE_PROTOCOL).</summary>
     public const string JournalSocketPath = "/run/systemd/journal/socket";
 
-    // A stderr line longer than this (a message of a megabyte) is cut: bounded, like the journal's datagram.
+    // A stderr line longer than this (a message of a megabyte) is cut: bounded, like the journal's entry.
     private const int MaxLineBytes = 1024 * 1024;
+
+    // The name a memfd shows in /proc/PID/fd (/memfd:tempusd-journal), for whoever looks at journald's descriptors.
+    private const string MemfdName = "tempusd-journal";
+
+    // journald (server_process_native_file) takes a memfd only with these seals: nothing can change what it reads.
+    private const int JournalSeals = Interop.Libc.F_SEAL_SHRINK | Interop.Libc.F_SEAL_GROW | Interop.Libc.F_SEAL_WRITE | Interop.Libc.F_SEAL_SEAL;
 
     private readonly Lock _lock = new();
     private readonly Stream _stderr;
     private readonly TimeProvider _time;
     private readonly LogBuffer _line = new(MaxLineBytes);
-    private readonly LogBuffer? _datagram;
+    private readonly LogBuffer? _entry;
     private readonly SocketAddress? _journalAddress;
     private Socket? _journal;
 
@@ -42,7 +50,7 @@ internal sealed class LogOutput : IDisposable
             return;
         }
 
-        _datagram = new LogBuffer(JournalEntry.MaxDatagramBytes);
+        _entry = new LogBuffer(JournalEntry.MaxEntryBytes);
         try
         {
             _journalAddress = new UnixDomainSocketEndPoint(journalSocketPath).Serialize();
@@ -79,7 +87,7 @@ internal sealed class LogOutput : IDisposable
             }
 
             _line.Clear();
-            if (_datagram is not null)
+            if (_entry is not null)
             {
                 StderrLine.WriteSyslog(_line, level, category, eventId.Id, message, exceptionText);
             }
@@ -111,16 +119,50 @@ internal sealed class LogOutput : IDisposable
 
     private bool TrySendToJournal(LogLevel level, string category, EventId eventId, string message, string? exception, IReadOnlyList<KeyValuePair<string, object?>>? values)
     {
-        _datagram!.Clear();
-        JournalEntry.Write(_datagram, level, category, eventId, message, exception, values);
+        _entry!.Clear();
+        JournalEntry.Write(_entry, level, category, eventId, message, exception, values);
         try
         {
-            return _journal!.SendTo(_datagram.Written, SocketFlags.None, _journalAddress!) == _datagram.Length;
+            return _journal!.SendTo(_entry.Written, SocketFlags.None, _journalAddress!) == _entry.Length;
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.MessageSize or SocketError.NoBufferSpaceAvailable)
+        {
+            // EMSGSIZE (larger than the send buffer), ENOBUFS (the kernel could not allocate it): sd_journal_sendv's
+            // cases for a memfd.
+            return TrySendThroughMemfd();
         }
         catch (SocketException)
         {
-            // ENOENT/ECONNREFUSED (journald not running), EAGAIN (its queue is full), EMSGSIZE: the stream instead.
+            // ENOENT/ECONNREFUSED (journald not running), EAGAIN (its queue is full): the stream instead.
             return false;
         }
+    }
+
+    /// <summary>
+    /// systemd.io/JOURNAL_NATIVE_PROTOCOL for an entry too large for a datagram: the entry written to a memfd, sealed
+    /// against any change (journald refuses a memfd that is not), its descriptor sent to the journal in an empty
+    /// datagram (SCM_RIGHTS). journald reads the entry from it and closes it; ours closes here. False, for stderr,
+    /// when any step fails (no memfd_create, the journal gone or its queue full).
+    /// </summary>
+    private bool TrySendThroughMemfd()
+    {
+        using SafeFileHandle? memfd = Interop.Libc.CreateSealableMemfd(MemfdName, out _);
+        if (memfd is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            RandomAccess.Write(memfd, _entry!.Written, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // ENOSPC/ENOMEM: no memory for it, so no memory for journald to read it either.
+            return false;
+        }
+
+        return Interop.Libc.AddSeals(memfd, JournalSeals) == 0
+            && Interop.Libc.SendFileDescriptor(_journal!.SafeHandle, _journalAddress!.Buffer.Span[.._journalAddress.Size], memfd) == 0;
     }
 }
