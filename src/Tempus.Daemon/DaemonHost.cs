@@ -50,8 +50,11 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     // One reload at a time, each whole (files read, then put in service): SIGHUP and tempusctl rekey come on threads of
     // their own, and a reload that read the files first must not put them in service after one that read them later.
     // StartServers holds it too, so a reload is wholly before the servers start (they start with what it loaded) or
-    // wholly after (it reloads them).
+    // wholly after (it reloads them). DisposeAsync takes it to set _disposed: a reload still running ends first (its
+    // ring is then wiped with the others), and one that comes later (a SIGHUP handler queued as RunAsync returned)
+    // loads nothing, which nothing would wipe, and touches nothing disposed.
     private readonly Lock _reloadLock = new();
+    private bool _disposed;
     private readonly Dictionary<KeyRing, ITimer> _retiredKeys = new(ReferenceEqualityComparer.Instance);
     private KeyRing? _keysInService;
     private readonly CancellationTokenSource _stop = new();
@@ -305,6 +308,16 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        lock (_reloadLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+        }
+
         await Sources.DisposeAsync().ConfigureAwait(false);
         if (_controlServer is not null)
         {
@@ -509,6 +522,11 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
     {
         lock (_reloadLock)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _systemd.Reloading();
             try
             {

@@ -293,6 +293,75 @@ public sealed class KeyRetirementTests : IAsyncLifetime
         Assert.Equal(0, await run.WaitAsync(s_wait));
     }
 
+    [Fact]
+    public async Task ExitWaitsForAReloadInProgressAndThenWipesTheRingItPutInService()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, KeyRing startUp) = CreateHost(sourcePort: null);
+        KeyRing? loaded = null;
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        host.ReloadKeysLoaded = ring =>
+        {
+            loaded = ring;
+            held.Set();
+            Assert.True(release.Wait(s_wait), "the test released the reload");
+        };
+
+        WriteKeyFile(generation: 1);
+        Task reload = Task.Factory.StartNew(host.Reload, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(held.Wait(s_wait), "the reload read the key file");
+
+        // tempusd exits (DisposeAsync) while the reload is between reading the file and putting its ring in service.
+        _hosts.Remove(host);
+        Exception? disposeFailed = null;
+        var exit = new Thread(() =>
+        {
+            try
+            {
+                host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                disposeFailed = e;
+            }
+        });
+        exit.Start();
+        await WaitUntilAsync(() => !exit.IsAlive || (exit.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0, "the exit either blocks or ends");
+        Assert.True(exit.IsAlive, "the exit went on while a reload was putting a ring in service");
+
+        release.Set();
+        await reload.WaitAsync(s_wait);
+        Assert.True(exit.Join(s_wait), "the exit finished after the reload");
+        Assert.Null(disposeFailed);
+        KeyRing reloaded = loaded ?? throw new InvalidOperationException("the reload loaded no ring");
+        Assert.True(IsWiped(reloaded), "the ring the reload put in service just before the exit is wiped at exit");
+        Assert.True(IsWiped(startUp), "the start-up ring the reload retired is wiped at exit");
+        Assert.Null(host.KeysInService);
+    }
+
+    [Fact]
+    public async Task AReloadAfterExitLoadsNoKeysAndThrowsNothing()
+    {
+        WriteKeyFile(generation: 0);
+        (DaemonHost host, _) = CreateHost(sourcePort: null);
+        int loads = 0;
+        host.ReloadKeysLoaded = _ => Interlocked.Increment(ref loads);
+        await DisposeHostAsync(host);
+
+        // A SIGHUP handler queued just as RunAsync returned runs after the host is gone: a ring loaded now would
+        // never be wiped.
+        WriteKeyFile(generation: 1);
+        host.Reload();
+        await host.RekeyAsync(CancellationToken.None);
+        Assert.Equal(0, Volatile.Read(ref loads));
+        Assert.Null(host.KeysInService);
+        Assert.False(_log.Contains("reloaded"), "a reload after exit said it reloaded");
+
+        // A second DisposeAsync (Daemon's await using after an explicit one) does nothing either.
+        await host.DisposeAsync();
+    }
+
     private static int LoadedCount(List<KeyRing?> loaded)
     {
         lock (loaded)
