@@ -7,6 +7,10 @@
 # installs and the systemd unit runs (its first build takes a minute or two longer, and installs a C toolchain if
 # there is none). Extra arguments go to the load generator (--quick for a ~1-minute run, --pin, --help for the
 # rest), except --jit (must come first): measure the JIT build the tests use instead (about 2.5x the RSS).
+# In the default mode it also publishes bench/Tempus.RssFloor NativeAOT and passes it as --floor: a program holding
+# only the .NET runtime, Tempus's OpenSSL TLS server context and one UDP socket, whose RSS is printed as the part of
+# tempusd's that is not Tempus. --jit has no floor: a JIT build's floor is mostly the JIT and what it compiled, a
+# figure of its own, and the NativeAOT floor is not what a JIT tempusd stands on; next to either it would mislead.
 # Never touches the clock; starts and stops only its own daemons. Needs chrony: scripts/install-test-deps.sh.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +26,7 @@ case "${1:-}" in
   --jit)
     shift
     tempusd=$artifacts/bin/Tempus.Daemon/release/tempusd
+    floor_args=()
     echo "== building the JIT tempusd (Release) into $artifacts" >&2
     dotnet build src/Tempus.Daemon -c Release -nologo -v quiet -p:ArtifactsPath="$artifacts" >&2
     ;;
@@ -30,9 +35,17 @@ case "${1:-}" in
     [ "${1:-}" = "--aot" ] && shift
     tempusd=$artifacts/publish-aot/tempusd
     TEMPUS_ARTIFACTS=$artifacts "$repo/scripts/publish.sh" "$artifacts/publish-aot" >/dev/null
+    # publish.sh has made sure of the C toolchain the native link needs; the floor is linked the same way.
+    rid=linux-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+    floor=$artifacts/publish-aot-floor
+    echo "== publishing bench/Tempus.RssFloor (NativeAOT, $rid) into $floor" >&2
+    dotnet publish bench/Tempus.RssFloor -c Release -r "$rid" -nologo -v quiet \
+      -p:PublishAot=true -p:ArtifactsPath="$artifacts" -o "$floor" >&2
+    rm -f "$floor"/*.xml "$floor"/*.pdb
+    floor_args=(--floor "$floor/tempus-rssfloor")
     ;;
 esac
 echo "== building the load generator (Release) into $artifacts" >&2
 dotnet build bench/Tempus.LoadGen -c Release -nologo -v quiet -p:ArtifactsPath="$artifacts" >&2
 
-exec "$artifacts/bin/Tempus.LoadGen/release/Tempus.LoadGen" --tempusd "$tempusd" "$@"
+exec "$artifacts/bin/Tempus.LoadGen/release/Tempus.LoadGen" --tempusd "$tempusd" ${floor_args[@]+"${floor_args[@]}"} "$@"

@@ -26,6 +26,9 @@ internal sealed class LoadGenOptions
           --only NAME          measure only tempus or only chrony (no ratios)
           --phases LIST        measure only these, comma-separated: plain, symmetric, nts, ntske (default all;
                                e.g. --phases ntske to iterate on the NTS-KE server in a few seconds)
+          --floor PATH         first run PATH, the NativeAOT bench/Tempus.RssFloor (.NET runtime + Tempus's OpenSSL
+                               TLS 1.3 server context + one UDP socket, nothing else), with the same certificate, and
+                               report its memory at ready: the part of tempusd's start RSS that is not Tempus
           -h, --help           this text
         Ends with: ratios tempus/chrony: plain=X symmetric=Y nts=Z ntske=W
         """;
@@ -59,6 +62,9 @@ internal sealed class LoadGenOptions
     public int Nice { get; private set; }
 
     public string? Only { get; private set; }
+
+    /// <summary>The floor program to measure before the daemons (--floor), or null.</summary>
+    public string? FloorPath { get; private set; }
 
     /// <summary>The UDP load kinds to measure (--phases); all three by default.</summary>
     public IReadOnlyList<LoadKind> Kinds { get; private set; } = [LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts];
@@ -128,6 +134,9 @@ internal sealed class LoadGenOptions
                         "chrony" => "chrony",
                         string other => throw new ArgumentException($"--only: '{other}' is neither tempus nor chrony"),
                     };
+                    break;
+                case "--floor":
+                    options.FloorPath = Next(args, ref i);
                     break;
                 case "--phases":
                     ParsePhases(options, Next(args, ref i));

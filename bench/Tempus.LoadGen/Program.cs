@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Tempus.LoadGen;
 
@@ -30,6 +31,13 @@ if (options.Only != "tempus" && !File.Exists(options.ChronydPath))
 if (options.Only != "chrony" && !File.Exists(options.TempusdPath))
 {
     Console.Error.WriteLine($"tempus-loadgen: tempusd not found at {options.TempusdPath}: build it with scripts/bench-server.sh or `dotnet build src/Tempus.Daemon -c Release`");
+    return 3;
+}
+
+if (options.FloorPath is string floorPath && !File.Exists(floorPath))
+{
+    Console.Error.WriteLine($"tempus-loadgen: --floor: {floorPath} not found: scripts/bench-server.sh publishes it " +
+        "(dotnet publish bench/Tempus.RssFloor -c Release -r linux-x64 -p:PublishAot=true)");
     return 3;
 }
 
@@ -84,11 +92,20 @@ try
 
     RequestPool plain = RequestPool.Plain(LoadGenOptions.PoolSize);
     RequestPool symmetric = RequestPool.Symmetric(LoadGenOptions.PoolSize, setup.Key);
+    FloorResult? floor = null;
+    if (options.FloorPath is string path)
+    {
+        floor = await Floor.MeasureAsync(path, setup, cancellation.Token);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"== floor: {floor.CommandLine}: at ready rss {floor.AtReady.RssKiB / 1024.0:F1} MiB, pss {floor.AtReady.PssKiB / 1024.0:F1} MiB, " +
+            $"anonymous {floor.AtReady.AnonKiB / 1024.0:F1} MiB; stopped at the end of its stdin"));
+    }
+
     string[] names = options.Only is string only ? [only] : ["tempus", "chrony"];
     IReadOnlyList<ServerResult> results = await ServerBenchmark.RunAsync(names, setup, plain, symmetric, cancellation.Token);
     ServerResult? tempus = results.FirstOrDefault(r => r.Name == "tempus");
     ServerResult? chrony = results.FirstOrDefault(r => r.Name == "chrony");
-    Report.Print(tempus, chrony);
+    Report.Print(tempus, chrony, floor);
     Console.WriteLine($"whole run: {total.Elapsed.TotalSeconds:F0} s; load average at end {ProcStats.LoadAverage()}");
     Console.WriteLine(tempus is not null && chrony is not null
         ? Report.RatioLine(tempus, chrony)

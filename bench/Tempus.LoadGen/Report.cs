@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Tempus.LoadGen;
 
@@ -12,7 +13,8 @@ internal static class Report
         _ => "nts",
     };
 
-    public static void Print(ServerResult? tempus, ServerResult? chrony)
+    /// <summary>Prints the table; with <paramref name="floor"/> (--floor), its rows and what tempusd has above it.</summary>
+    public static void Print(ServerResult? tempus, ServerResult? chrony, FloorResult? floor = null)
     {
         Console.WriteLine();
         Console.WriteLine($"{"figure",-42} {"tempus",14} {"chrony",14} {"tempus/chrony",14}  better");
@@ -42,6 +44,14 @@ internal static class Report
         Row("private at end (MiB)", tempus, chrony, r => r.AtEnd.PrivateKiB / 1024.0, "F1", "lower");
         Row("anonymous at start (MiB, heap/stack/data)", tempus, chrony, r => r.AtStart.AnonKiB / 1024.0, "F1", "lower");
         Row("anonymous at end (MiB)", tempus, chrony, r => r.AtEnd.AnonKiB / 1024.0, "F1", "lower");
+        if (floor is not null)
+        {
+            // Not a server: its figure stands in the tempus column, as the part of tempusd's it accounts for.
+            FloorRow("floor rss: NativeAOT+OpenSSL ctx+UDP (MiB)", floor.AtReady.RssKiB);
+            FloorRow("floor pss: NativeAOT+OpenSSL ctx+UDP (MiB)", floor.AtReady.PssKiB);
+            FloorRow("floor anonymous (MiB, heap/stack/data)", floor.AtReady.AnonKiB);
+        }
+
         foreach (LoadKind kind in (LoadKind[])[LoadKind.Plain, LoadKind.Symmetric, LoadKind.Nts])
         {
             Row($"server cores busy at {KindName(kind)} max rate", tempus, chrony, r => r.Kinds.TryGetValue(kind, out KindResult? k) ? k.ServerCoresAtMax : double.NaN, "F2", "info");
@@ -60,6 +70,11 @@ internal static class Report
         }, "F2", "info");
 
         Console.WriteLine();
+        if (floor is not null)
+        {
+            Console.WriteLine(FloorSentence(floor, tempus, chrony));
+        }
+
         foreach (ServerResult? server in (ServerResult?[])[tempus, chrony])
         {
             if (server is null)
@@ -124,6 +139,51 @@ internal static class Report
 
     private static string Ratio(double tempus, double chrony) =>
         chrony > 0 && !double.IsNaN(tempus) ? (tempus / chrony).ToString("F2", CultureInfo.InvariantCulture) : "n/a";
+
+    /// <summary>
+    /// What the floor tells: tempusd's start RSS less the floor's is Tempus's own memory, next to chronyd's whole start
+    /// RSS; the same in Pss, which counts shared library pages once (chronyd's NTS-KE helper repeats its parent's).
+    /// </summary>
+    public static string FloorSentence(FloorResult floor, ServerResult? tempus, ServerResult? chrony)
+    {
+        var text = new StringBuilder(string.Create(CultureInfo.InvariantCulture,
+            $"floor (bench/Tempus.RssFloor, NativeAOT: the .NET runtime, Tempus's OpenSSL TLS 1.3 server context with the bench certificate and one UDP socket; no NTP or NTS-KE server): {Mib(floor.AtReady.RssKiB)} MiB RSS at ready"));
+        if (tempus is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"; tempusd's {Mib(tempus.AtStart.RssKiB)} MiB at start less the floor leaves {Mib(tempus.AtStart.RssKiB - floor.AtReady.RssKiB)} MiB that is Tempus itself");
+        }
+
+        if (chrony is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"{(tempus is null ? ";" : ",")} against chronyd's {Mib(chrony.AtStart.RssKiB)} MiB at start in all ({chrony.AtStart.Processes} process{(chrony.AtStart.Processes == 1 ? "" : "es")})");
+        }
+
+        if (tempus is not null || chrony is not null)
+        {
+            text.Append(" (Pss: ");
+            if (tempus is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture,
+                    $"tempusd {Mib(tempus.AtStart.PssKiB)} - floor {Mib(floor.AtReady.PssKiB)} = {Mib(tempus.AtStart.PssKiB - floor.AtReady.PssKiB)} MiB{(chrony is null ? "" : ", ")}");
+            }
+
+            if (chrony is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"chronyd {Mib(chrony.AtStart.PssKiB)} MiB");
+            }
+
+            text.Append(')');
+        }
+
+        return text.Append('.').ToString();
+    }
+
+    private static string Mib(long kib) => (kib / 1024.0).ToString("F1", CultureInfo.InvariantCulture);
+
+    private static void FloorRow(string figure, long kib) =>
+        Console.WriteLine($"{figure,-42} {Mib(kib),14} {"-",14} {"-",14}  info");
 
     private static void Row(string figure, ServerResult? tempus, ServerResult? chrony, Func<ServerResult, double> value, string format, string better)
     {

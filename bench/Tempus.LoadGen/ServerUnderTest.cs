@@ -90,18 +90,7 @@ internal sealed class ServerUnderTest : IDisposable
             string configPath = arguments[^1];
             File.WriteAllText(configPath, configuration);
 
-            if (setup.Options.Nice != 0)
-            {
-                arguments.InsertRange(0, ["-n", setup.Options.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture), program]);
-                program = "/usr/bin/nice";
-            }
-
-            if (setup.Options.PinServerCpu is int cpu)
-            {
-                arguments.InsertRange(0, ["-c", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), program]);
-                program = "/usr/bin/taskset";
-            }
-
+            program = WrapForOptions(setup.Options, program, arguments);
             var info = new ProcessStartInfo(program)
             {
                 RedirectStandardError = true,
@@ -180,7 +169,28 @@ internal sealed class ServerUnderTest : IDisposable
         }
     }
 
-    private static int FreeUdpPort()
+    /// <summary>
+    /// Puts --nice and --pin in front of a server's command line (<c>taskset -c CPU nice -n N PROGRAM</c>: each execs the
+    /// next, so the started process's pid is the program's); returns what to start, <paramref name="arguments"/> extended.
+    /// </summary>
+    internal static string WrapForOptions(LoadGenOptions options, string program, List<string> arguments)
+    {
+        if (options.Nice != 0)
+        {
+            arguments.InsertRange(0, ["-n", options.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture), program]);
+            program = "/usr/bin/nice";
+        }
+
+        if (options.PinServerCpu is int cpu)
+        {
+            arguments.InsertRange(0, ["-c", cpu.ToString(System.Globalization.CultureInfo.InvariantCulture), program]);
+            program = "/usr/bin/taskset";
+        }
+
+        return program;
+    }
+
+    internal static int FreeUdpPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
