@@ -217,14 +217,9 @@ internal static class AesNi
         }
         else
         {
-            // Shorter than a block (never with an xorend): one padded block through a stack copy.
-            Span<byte> block = stackalloc byte[BlockSize];
-            message.CopyTo(block);
-            block[length] = 0x80;
-            first = Load(block, 0);
-
-            // It held message bytes: do not leave them on the stack.
-            block.Clear();
+            // Shorter than a block (never with an xorend): one padded block, a constant when empty (S2V's empty
+            // associated data in a cookie).
+            first = length == 0 ? PaddedEmptyBlock : LoadPadded(message);
         }
 
         if (hasXorEnd)
@@ -244,6 +239,27 @@ internal static class AesNi
 
         x = key.Encrypt(x ^ first);
         return key.Encrypt(x ^ second ^ subkey);
+    }
+
+    /// <summary>RFC 4493 §2.4's padding of the empty string: 0x80, then zeros.</summary>
+    internal static Vector128<byte> PaddedEmptyBlock => Load(PadWindow, BlockSize);
+
+    /// <summary>
+    /// <paramref name="message"/> (shorter than a block) padded with 10^i into one block (RFC 4493 §2.4). Through a
+    /// stack copy, in a method of its own so that its stack buffer does not weigh on its callers' frames.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static Vector128<byte> LoadPadded(ReadOnlySpan<byte> message)
+    {
+        Span<byte> block = stackalloc byte[BlockSize];
+        block.Clear();
+        message.CopyTo(block);
+        block[message.Length] = 0x80;
+        Vector128<byte> padded = Load(block, 0);
+
+        // It held message bytes: do not leave them on the stack.
+        block.Clear();
+        return padded;
     }
 
     /// <summary>Doubling in GF(2^128) (RFC 5297 §2.3, RFC 4493 §2.3), without a branch on the value.</summary>

@@ -62,11 +62,14 @@ internal sealed class AesSiv : NtsAead
     private const byte Rb = 0x87;
 
     // _state layout: CMAC subkeys K1 and K2 (RFC 4493 §2.3), D0 = CMAC(0^128) (the fixed first S2V
-    // step, RFC 5297 §2.4), and the CBC chaining value (the context's current IV).
+    // step, RFC 5297 §2.4), the CBC chaining value (the context's current IV, OpenSSL path) and dbl(D0).
     private const int Subkey1Offset = 0;
     private const int Subkey2Offset = 16;
     private const int D0Offset = 32;
     private const int ChainOffset = 48;
+
+    // The AES-NI path's S2V over (associated data, nonce, plaintext) starts with dbl(D0), a function of the key.
+    private const int DblD0Offset = 64;
 
     private static ReadOnlySpan<byte> ZeroBlock => [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
@@ -86,7 +89,7 @@ internal sealed class AesSiv : NtsAead
     private readonly SafeEvpCipherCtxHandle? _cbc;
     private readonly SafeEvpCipherCtxHandle? _ecb;
     private readonly byte[]? _scratch;
-    private readonly byte[] _state = GC.AllocateArray<byte>(64, pinned: true);
+    private readonly byte[] _state = GC.AllocateArray<byte>(80, pinned: true);
 
     /// <summary>Expands <paramref name="key"/> (32, 48 or 64 bytes) for <paramref name="algorithm"/>.</summary>
     /// <param name="algorithm">AEAD 15, 16 or 17.</param>
@@ -288,12 +291,41 @@ internal sealed class AesSiv : NtsAead
         // RFC 8915 §5.6 (and chrony, nettle, ntpd-rs) has one component of associated data before it.
         if (_keys is not null)
         {
-            Vector128<byte> vManaged = S2VManaged(associatedData, nonce, plaintext);
-            vManaged.CopyTo(ciphertextWithTag);
-            CtrManaged(vManaged, plaintext, ciphertextWithTag[TagSize..]);
+            Vector128<byte> v = S2VManaged(associatedData, nonce, plaintext);
+            v.CopyTo(ciphertextWithTag);
+            CtrManaged(v, plaintext, ciphertextWithTag[TagSize..]);
             return;
         }
 
+        SealOpenSsl(nonce, associatedData, plaintext, ciphertextWithTag);
+    }
+
+    /// <inheritdoc/>
+    private protected override bool TryOpenCore(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertextWithTag, Span<byte> plaintext)
+    {
+        // RFC 5297 §2.7: decrypt with the received V as IV, recompute V over the plaintext, compare.
+        if (_keys is not null)
+        {
+            Vector128<byte> v = AesNi.Load(ciphertextWithTag, 0);
+            CtrManaged(v, ciphertextWithTag[TagSize..], plaintext);
+            return FixedTimeEquals(S2VManaged(associatedData, nonce, plaintext), v);
+        }
+
+        return TryOpenOpenSsl(nonce, associatedData, ciphertextWithTag, plaintext);
+    }
+
+    /// <summary>
+    /// Whether two tags are equal, in constant time: one XOR and one all-zero test over the whole block, with no
+    /// branch or early exit on the bytes (as <see cref="CryptographicOperations.FixedTimeEquals"/>, without its call
+    /// and span checks on the per-request path).
+    /// </summary>
+    private static bool FixedTimeEquals(Vector128<byte> expected, Vector128<byte> received) =>
+        (expected ^ received) == Vector128<byte>.Zero;
+
+    // The OpenSSL paths live apart from the AES-NI ones: their stackalloc buffers would otherwise give the AES-NI
+    // path's frame a stack cookie and zeroing it does not use.
+    private void SealOpenSsl(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> ciphertextWithTag)
+    {
         Span<byte> v = ciphertextWithTag[..TagSize];
         Span<byte> d = stackalloc byte[BlockSize];
         S2VStart(d);
@@ -303,19 +335,10 @@ internal sealed class AesSiv : NtsAead
         Ctr(v, plaintext, ciphertextWithTag[TagSize..]);
     }
 
-    /// <inheritdoc/>
-    private protected override bool TryOpenCore(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertextWithTag, Span<byte> plaintext)
+    private bool TryOpenOpenSsl(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertextWithTag, Span<byte> plaintext)
     {
-        // RFC 5297 §2.7: decrypt with the received V as IV, recompute V over the plaintext, compare.
         ReadOnlySpan<byte> v = ciphertextWithTag[..TagSize];
         Span<byte> expected = stackalloc byte[TagSize];
-        if (_keys is not null)
-        {
-            CtrManaged(AesNi.Load(v, 0), ciphertextWithTag[TagSize..], plaintext);
-            S2VManaged(associatedData, nonce, plaintext).CopyTo(expected);
-            return CryptographicOperations.FixedTimeEquals(expected, v);
-        }
-
         Ctr(v, ciphertextWithTag[TagSize..], plaintext);
         Span<byte> d = stackalloc byte[BlockSize];
         S2VStart(d);
@@ -355,7 +378,9 @@ internal sealed class AesSiv : NtsAead
         Span<byte> state = _state;
         subkey1.CopyTo(state[Subkey1Offset..]);
         AesNi.Dbl(subkey1).CopyTo(state[Subkey2Offset..]);
-        s2v.Encrypt(subkey1).CopyTo(state[D0Offset..]);
+        Vector128<byte> d0 = s2v.Encrypt(subkey1);
+        d0.CopyTo(state[D0Offset..]);
+        AesNi.Dbl(d0).CopyTo(state[DblD0Offset..]);
     }
 
     private Vector128<byte> LoadState(int offset) => AesNi.Load(_state, offset);
@@ -383,7 +408,7 @@ internal sealed class AesSiv : NtsAead
         // Adjacent and independent: the out-of-order core overlaps these two final blocks.
         ad = AesNi.CmacFinish(in key, k1, k2, ad, associatedData, adDirect, default, hasXorEnd: false);
         n = AesNi.CmacFinish(in key, k1, k2, n, nonce, nonceDirect, default, hasXorEnd: false);
-        Vector128<byte> d = AesNi.Dbl(AesNi.Dbl(LoadState(D0Offset)) ^ ad) ^ n;
+        Vector128<byte> d = AesNi.Dbl(LoadState(DblD0Offset) ^ ad) ^ n;
         return plaintextXorEnd
             ? AesNi.CmacFinish(in key, k1, k2, p, plaintext, plaintextDirect, d, hasXorEnd: true)
             : S2VFinishManaged(d, plaintext);
@@ -397,13 +422,10 @@ internal sealed class AesSiv : NtsAead
             return CmacManaged(last, d, hasXorEnd: true);
         }
 
-        // pad(S_n) XOR dbl(D) is one complete block: its CMAC is AES-K1(block XOR K1').
-        Span<byte> padded = stackalloc byte[BlockSize];
-        last.CopyTo(padded);
-        padded[last.Length] = 0x80;
-        Vector128<byte> block = AesNi.Load(padded, 0) ^ AesNi.Dbl(d);
-        padded.Clear();
-        return _keys![S2VKey].Encrypt(block ^ LoadState(Subkey1Offset));
+        // pad(S_n) XOR dbl(D) is one complete block: its CMAC is AES-K1(block XOR K1'). An NTS request's plaintext
+        // is usually empty, whose padding is a constant.
+        Vector128<byte> padded = last.IsEmpty ? AesNi.PaddedEmptyBlock : AesNi.LoadPadded(last);
+        return _keys![S2VKey].Encrypt(padded ^ AesNi.Dbl(d) ^ LoadState(Subkey1Offset));
     }
 
     private Vector128<byte> CmacManaged(ReadOnlySpan<byte> message, Vector128<byte> xorEnd, bool hasXorEnd) =>
