@@ -238,6 +238,13 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
                 LogFatal(_logger, e.Message);
                 return 1;
             }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // SIGTERM during start-up cancels the endpoint's start (Kestrel's bind): a stop like any other, not
+                // an exception out of Main.
+                await ShutdownAsync().ConfigureAwait(false);
+                return _exitCode;
+            }
         }
 
         // Type=notify: every socket is bound (a failure above has returned 1 and systemd sees the exit instead).

@@ -75,10 +75,26 @@ public sealed class DaemonShutdownTests : IDisposable
         }
     }
 
-    private DaemonHost CreateHost(int port)
+    [Fact]
+    public async Task AStopDuringStartUpWithTheMetricsEndpointConfiguredStillEndsRunWithExitCodeZero()
+    {
+        DaemonHost host = CreateHost(port: 0, $"metricsaddress 127.0.0.1:{FreeTcpPort()}\n");
+        try
+        {
+            host.Stop();
+            Assert.Equal(0, await host.RunAsync(null).WaitAsync(s_wait));
+            Assert.True(File.Exists(DriftPath), "the drift file is saved at exit");
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    private DaemonHost CreateHost(int port, string extraConfig = "")
     {
         string config = Path.Combine(_dir, "tempus.conf");
-        File.WriteAllText(config, $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nlocal stratum 5\nbindcmdaddress /\ndriftfile {DriftPath}\n");
+        File.WriteAllText(config, $"bindaddress 127.0.0.1\nport {port}\nallow 127.0.0.1\nlocal stratum 5\nbindcmdaddress /\ndriftfile {DriftPath}\n{extraConfig}");
         TempusConfiguration parsed = ConfigParser.Load(config);
         return new DaemonHost(DaemonOptions.Parse(["-x", "-f", config]), parsed, null, _log, virtualClock: true);
     }
@@ -100,6 +116,13 @@ public sealed class DaemonShutdownTests : IDisposable
             await host.DisposeAsync();
             Assert.True(attempt < 3 && _log.Contains($"cannot bind NTP server to 127.0.0.1:{port}"), $"tempusd stopped before answering: {_log.All()}");
         }
+    }
+
+    private static int FreeTcpPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static int FreeUdpPort()
