@@ -381,8 +381,8 @@ public sealed partial class JournalLoggerTests : IDisposable
 
         using (fd)
         {
-            // journald (server_process_native_file): an empty datagram, exactly one descriptor, a memfd it cannot
-            // change under it.
+            // journald (manager_process_datagram): an empty datagram and exactly one descriptor, here a memfd sealed
+            // so that it can be mapped as it is.
             Assert.Equal(0, received);
             Assert.Equal(1, descriptors);
             Assert.Equal("/memfd:tempusd-journal (deleted)", new FileInfo($"/proc/self/fd/{fd.DangerousGetHandle()}").LinkTarget);

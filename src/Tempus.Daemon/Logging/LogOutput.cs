@@ -26,7 +26,8 @@ internal sealed class LogOutput : IDisposable
     // The name a memfd shows in /proc/PID/fd (/memfd:tempusd-journal), for whoever looks at journald's descriptors.
     private const string MemfdName = "tempusd-journal";
 
-    // journald (server_process_native_file) takes a memfd only with these seals: nothing can change what it reads.
+    // journald (manager_process_native_file) maps a memfd with these seals as it is, since nothing can change it
+    // under the mapping; an unsealed one it takes only from root (tempusd runs as _tempus) or from /dev/shm or /tmp.
     private const int JournalSeals = Interop.Libc.F_SEAL_SHRINK | Interop.Libc.F_SEAL_GROW | Interop.Libc.F_SEAL_WRITE | Interop.Libc.F_SEAL_SEAL;
 
     private readonly Lock _lock = new();
@@ -140,8 +141,8 @@ internal sealed class LogOutput : IDisposable
 
     /// <summary>
     /// systemd.io/JOURNAL_NATIVE_PROTOCOL for an entry too large for a datagram: the entry written to a memfd, sealed
-    /// against any change (journald refuses a memfd that is not), its descriptor sent to the journal in an empty
-    /// datagram (SCM_RIGHTS). journald reads the entry from it and closes it; ours closes here. False, for stderr,
+    /// against any change (journald refuses an unsealed one from a process that is not root), its descriptor sent to
+    /// the journal in an empty datagram (SCM_RIGHTS). journald reads the entry from it and closes it; ours closes here. False, for stderr,
     /// when any step fails (no memfd_create, the journal gone or its queue full).
     /// </summary>
     private bool TrySendThroughMemfd()
