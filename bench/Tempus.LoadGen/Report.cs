@@ -157,24 +157,22 @@ internal static class Report
         if (chrony is not null)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"{(tempus is null ? ";" : ",")} against chronyd's {Mib(chrony.AtStart.RssKiB)} MiB at start in all ({chrony.AtStart.Processes} process{(chrony.AtStart.Processes == 1 ? "" : "es")})");
+                $", against chronyd's {Mib(chrony.AtStart.RssKiB)} MiB at start in all ({chrony.AtStart.Processes} process{(chrony.AtStart.Processes == 1 ? "" : "es")})");
         }
 
         if (tempus is not null || chrony is not null)
         {
-            text.Append(" (Pss: ");
+            text.Append("; in Pss (shared pages split), ");
             if (tempus is not null)
             {
                 text.Append(CultureInfo.InvariantCulture,
-                    $"tempusd {Mib(tempus.AtStart.PssKiB)} - floor {Mib(floor.AtReady.PssKiB)} = {Mib(tempus.AtStart.PssKiB - floor.AtReady.PssKiB)} MiB{(chrony is null ? "" : ", ")}");
+                    $"tempusd {Mib(tempus.AtStart.PssKiB)} - floor {Mib(floor.AtReady.PssKiB)} = {Mib(tempus.AtStart.PssKiB - floor.AtReady.PssKiB)} MiB{(chrony is null ? "" : " against ")}");
             }
 
             if (chrony is not null)
             {
-                text.Append(CultureInfo.InvariantCulture, $"chronyd {Mib(chrony.AtStart.PssKiB)} MiB");
+                text.Append(CultureInfo.InvariantCulture, $"{(tempus is null ? $"floor {Mib(floor.AtReady.PssKiB)} MiB against " : "")}chronyd's {Mib(chrony.AtStart.PssKiB)} MiB");
             }
-
-            text.Append(')');
         }
 
         return text.Append('.').ToString();
