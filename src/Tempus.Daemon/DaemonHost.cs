@@ -704,10 +704,17 @@ internal sealed partial class DaemonHost : IControlHandler, IAsyncDisposable
 
     public Task<int> ReloadSourcesAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<SourceDefinition> fromDirectories = ConfigParser.ReadSourceDirectories(_config.SourceDirectories, out IReadOnlyList<ConfigError> errors);
+        // Checked against the running configuration as at start-up (a key that is not trusted, a certset not defined):
+        // a reload accepts no source that start-up would refuse.
+        IReadOnlyList<SourceDefinition> fromDirectories = ConfigParser.ReadSourceDirectories(_config.SourceDirectories, _config, out IReadOnlyList<ConfigError> errors, out IReadOnlyList<ConfigError> warnings);
         if (errors.Count > 0)
         {
             throw new ControlCommandException($"sourcedir has errors, sources unchanged: {string.Join("; ", errors)}");
+        }
+
+        foreach (ConfigError warning in warnings)
+        {
+            LogConfigWarning(_logger, warning.ToString());
         }
 
         var fixedSources = _config.Sources.Where(s => !_config.SourceDirectories.Any(d => s.FileName.StartsWith(Path.TrimEndingDirectorySeparator(d) + "/", StringComparison.Ordinal)));

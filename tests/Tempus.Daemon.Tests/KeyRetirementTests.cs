@@ -28,7 +28,7 @@ public sealed class KeyRetirementTests : IAsyncLifetime
 
     private readonly string _dir = Directory.CreateTempSubdirectory("tempus-key-retirement-").FullName;
     private readonly FakeTimeProvider _time = new();
-    private readonly ListLoggerFactory _log = new();
+    private readonly MessageLog _log = new();
     private readonly List<IAsyncDisposable> _hosts = [];
     private readonly List<IDisposable> _owned = [];
 
@@ -528,51 +528,6 @@ public sealed class KeyRetirementTests : IAsyncLifetime
             {
                 ring.Dispose();
             }
-        }
-    }
-
-    /// <summary>Keeps every message logged, to see that a reload failed.</summary>
-    private sealed class ListLoggerFactory : ILoggerFactory, ILogger
-    {
-        private readonly List<string> _messages = [];
-
-        public bool Contains(string text)
-        {
-            lock (_messages)
-            {
-                return _messages.Any(m => m.Contains(text, StringComparison.Ordinal));
-            }
-        }
-
-        public string All()
-        {
-            lock (_messages)
-            {
-                return string.Join(" | ", _messages);
-            }
-        }
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_messages)
-            {
-                _messages.Add(formatter(state, exception));
-            }
-        }
-
-        public void Dispose()
-        {
         }
     }
 }
