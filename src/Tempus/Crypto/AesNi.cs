@@ -387,12 +387,18 @@ internal struct AesNiKey
     /// inline, so each AES round became a call with the state spilled to the stack around it (on the NTS server
     /// path, over a quarter of the AES time). With the length a constant, constant indices need no bounds check.
     /// </summary>
-    private readonly ReadOnlySpan<Vector128<byte>> Keys =>
-        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<AesRoundKeys, Vector128<byte>>(ref Unsafe.AsRef(in _roundKeys)), MaxRoundKeys);
+    private readonly ReadOnlySpan<Vector128<byte>> Keys
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<AesRoundKeys, Vector128<byte>>(ref Unsafe.AsRef(in _roundKeys)), MaxRoundKeys);
+    }
 
     /// <summary>The round keys to write, as <see cref="Keys"/>.</summary>
-    private Span<Vector128<byte>> WritableKeys =>
-        MemoryMarshal.CreateSpan(ref Unsafe.As<AesRoundKeys, Vector128<byte>>(ref _roundKeys), MaxRoundKeys);
+    private Span<Vector128<byte>> WritableKeys
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => MemoryMarshal.CreateSpan(ref Unsafe.As<AesRoundKeys, Vector128<byte>>(ref _roundKeys), MaxRoundKeys);
+    }
 
     /// <summary>Zeroes the round keys.</summary>
     internal void Clear()
