@@ -87,10 +87,16 @@ internal sealed partial class MetricsServer : IHttpApplication<IFeatureCollectio
             server = new MetricsServer(provider, snapshot, logger, endpoint);
             await server._kestrel.StartAsync(server, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception e)
         {
+            // Whatever ends the start (a bind refused, the stop token), Kestrel and its services go with it.
             await provider.DisposeAsync().ConfigureAwait(false);
-            throw new IOException($"cannot serve metrics on {endpoint}: {e.Message}", e);
+            if (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+            {
+                throw new IOException($"cannot serve metrics on {endpoint}: {e.Message}", e);
+            }
+
+            throw;
         }
 
         server.LocalEndpoint = BoundEndpoint(server._kestrel, endpoint);
