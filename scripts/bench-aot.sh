@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The server engine's CPU per request as tempusd ships it, NativeAOT-compiled (bench/Tempus.AotBench):
+#   scripts/bench-aot.sh [--quick] [--rounds N] [--iterations M]
+# BenchmarkDotNet runs the JIT, which can compile the hot path better than NativeAOT does (the AES-NI round-key
+# getters stayed calls in tempusd and not under the JIT), so this publishes the benchmark NativeAOT and runs it.
+# In-process engine calls only: no network, a fixed clock. Build files go to $TEMPUS_ARTIFACTS or artifacts/.
+# Needs a C toolchain (clang or gcc) and zlib headers for the native link, as scripts/publish.sh.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+artifacts=${TEMPUS_ARTIFACTS:-$repo/artifacts}
+out=$artifacts/aotbench
+rid=linux-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+
+# The native link needs a C compiler and zlib's headers; install them as scripts/publish.sh does.
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  echo "== installing ${need[*]} for the NativeAOT link" >&2
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== publishing bench/Tempus.AotBench (NativeAOT, $rid) into $out" >&2
+dotnet publish bench/Tempus.AotBench -c Release -r "$rid" -nologo -v quiet \
+  -p:PublishAot=true -p:ArtifactsPath="$artifacts" -o "$out" >&2
+# Publishing also copies the libraries' XML docs and IL .pdb files; the .dbg file (native symbols for perf) stays.
+rm -f "$out"/*.xml "$out"/*.pdb
+exec "$out/tempus-aotbench" "$@"
