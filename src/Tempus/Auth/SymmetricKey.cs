@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Tempus.Crypto;
@@ -11,10 +10,6 @@ namespace Tempus.Auth;
 /// </summary>
 public sealed class SymmetricKey : IDisposable
 {
-    // key || data is hashed from the stack up to this size, from a pooled array beyond.
-    private const int StackConcatLimit = 1024;
-    private const int MaxHashLength = 64;
-
     private readonly byte[] _key;
     private readonly AesCmac? _cmac;
     private volatile bool _disposed;
@@ -104,28 +99,12 @@ public sealed class SymmetricKey : IDisposable
             return DigestLength;
         }
 
-        int total = _key.Length + authenticatedData.Length;
-        byte[]? rented = null;
-        Span<byte> concat = total <= StackConcatLimit
-            ? stackalloc byte[StackConcatLimit]
-            : (rented = ArrayPool<byte>.Shared.Rent(total));
-        concat = concat[..total];
+        // MD5 and SHA-1 are what RFC 5905 peers use; KeyFile warns about MD5 (RFC 8573). The hash of key || data
+        // is computed in two parts, so the secret is never copied; KeyedDigest leaves no trace of it in OpenSSL.
+        Span<byte> hash = stackalloc byte[KeyedDigest.MaxHashLength];
         try
         {
-            _key.CopyTo(concat);
-            authenticatedData.CopyTo(concat[_key.Length..]);
-            Span<byte> hash = stackalloc byte[MaxHashLength];
-            // MD5 and SHA-1 are what RFC 5905 peers use; KeyFile warns about MD5 (RFC 8573).
-#pragma warning disable CA5350, CA5351
-            int hashLength = Algorithm switch
-            {
-                MacAlgorithm.Md5 => MD5.HashData(concat, hash),
-                MacAlgorithm.Sha1 => SHA1.HashData(concat, hash),
-                MacAlgorithm.Sha256 => SHA256.HashData(concat, hash),
-                MacAlgorithm.Sha384 => SHA384.HashData(concat, hash),
-                _ => SHA512.HashData(concat, hash),
-            };
-#pragma warning restore CA5350, CA5351
+            int hashLength = KeyedDigest.Compute(Algorithm, _key, authenticatedData, hash);
 
             // RFC 5905 §7.3 / NTPv4 practice: longer digests are truncated to 20 bytes on the wire.
             hash[..Math.Min(hashLength, DigestLength)].CopyTo(digest);
@@ -133,12 +112,8 @@ public sealed class SymmetricKey : IDisposable
         }
         finally
         {
-            // The buffer starts with the secret.
-            CryptographicOperations.ZeroMemory(concat[.._key.Length]);
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
+            // The untruncated rest of a SHA-2 hash is MAC material the wire never carries.
+            CryptographicOperations.ZeroMemory(hash);
         }
     }
 
