@@ -43,7 +43,7 @@ internal static partial class Interop
             nint md = EvpMdFetchNative(0, algorithm, null);
             if (md == 0)
             {
-                throw CreateOpenSslException($"EVP_MD_fetch({algorithm}): no loaded OpenSSL provider offers this digest (a FIPS-only configuration has no MD5)");
+                throw CreateOpenSslException($"EVP_MD_fetch({algorithm})");
             }
 
             return md;
