@@ -11,6 +11,9 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+# Builds go to $TEMPUS_ARTIFACTS when set (as for bench-server.sh), which the benchmark reads to find tempusd too.
+artifacts=${TEMPUS_ARTIFACTS:-$repo/artifacts}
+export TEMPUS_ARTIFACTS=$artifacts
 
 if [ ! -x /usr/sbin/chronyd ]; then
   echo "bench-accuracy: chronyd is not installed: run scripts/install-test-deps.sh" >&2
@@ -18,8 +21,8 @@ if [ ! -x /usr/sbin/chronyd ]; then
 fi
 
 echo "== building tempusd, tempusctl and the benchmark (Release)" >&2
-dotnet build src/Tempus.Daemon -c Release -nologo -v quiet >&2
-dotnet build src/Tempus.Cli -c Release -nologo -v quiet >&2
-dotnet build bench/Tempus.AccuracyBench -c Release -nologo -v quiet >&2
+dotnet build src/Tempus.Daemon -c Release -nologo -v quiet -p:ArtifactsPath="$artifacts" >&2
+dotnet build src/Tempus.Cli -c Release -nologo -v quiet -p:ArtifactsPath="$artifacts" >&2
+dotnet build bench/Tempus.AccuracyBench -c Release -nologo -v quiet -p:ArtifactsPath="$artifacts" >&2
 
-exec "$repo/artifacts/bin/Tempus.AccuracyBench/release/tempus-accuracy-bench" "$@"
+exec "$artifacts/bin/Tempus.AccuracyBench/release/tempus-accuracy-bench" "$@"
