@@ -30,7 +30,7 @@ internal static class Report
         }
 
         Row("server cpu per nts-ke handshake (µs)", tempus, chrony, r => r.NtsKe.Seconds == 0 ? double.NaN : r.NtsKe.Handshakes == 0 ? 0 : r.NtsKe.ServerCpuSeconds / r.NtsKe.Handshakes * 1e6, "F0", "lower");
-        Row("server context switches per nts-ke handshake", tempus, chrony, r => r.NtsKe.Seconds == 0 ? double.NaN : r.NtsKe.Handshakes == 0 ? 0 : (double)r.NtsKe.ServerContextSwitches / r.NtsKe.Handshakes, "F2", "lower");
+        Row("server ctx switches per nts-ke handshake", tempus, chrony, r => r.NtsKe.Seconds == 0 ? double.NaN : r.NtsKe.Handshakes == 0 ? 0 : (double)r.NtsKe.ServerContextSwitches / r.NtsKe.Handshakes, "F2", "lower");
         Row("server threads after the nts-ke load", tempus, chrony, r => r.NtsKe.Seconds == 0 ? double.NaN : r.NtsKe.ServerThreads, "F0", "info");
         Row("rss at start (MiB, VmRSS)", tempus, chrony, r => r.AtStart.RssKiB / 1024.0, "F1", "lower");
         Row("rss after the udp load (MiB, VmRSS)", tempus, chrony, r => r.AfterUdpLoad.RssKiB / 1024.0, "F1", "lower");
