@@ -6,7 +6,8 @@ namespace Tempus.Auth;
 
 /// <summary>
 /// One NTP symmetric key: its id, algorithm and secret, and the MAC operations of RFC 5905 §7.3
-/// and RFC 8573. Thread-safe; no operation allocates after construction.
+/// and RFC 8573. Thread-safe; no operation allocates once the calling thread has computed one digest of the
+/// algorithm (MD5 and SHA digests keep one OpenSSL context per thread and digest).
 /// </summary>
 public sealed class SymmetricKey : IDisposable
 {
@@ -85,6 +86,7 @@ public sealed class SymmetricKey : IDisposable
     /// <returns>The number of bytes written, <see cref="DigestLength"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="digest"/> is too short.</exception>
     /// <exception cref="ObjectDisposedException">The key was disposed.</exception>
+    /// <exception cref="CryptographicException">OpenSSL does not offer the digest (MD5 under a FIPS-only configuration).</exception>
     public int ComputeDigest(ReadOnlySpan<byte> authenticatedData, Span<byte> digest)
     {
         if (digest.Length < DigestLength)
