@@ -65,6 +65,8 @@ internal static class Program
             cases.Add(new NtpRequestCase("plain", "mode 3, no authentication", clock, null));
             cases.Add(new NtpRequestCase("aes128", "mode 3, MAC AES128-CMAC (RFC 8573)", clock, new SymmetricKey(21, MacAlgorithm.Aes128Cmac, Convert.FromHexString("000102030405060708090A0B0C0D0E0F"), "aotbench")));
             cases.Add(new NtpRequestCase("sha1", "mode 3, MAC SHA1 (key || packet digest)", clock, new SymmetricKey(11, MacAlgorithm.Sha1, Convert.FromHexString("00112233445566778899AABBCCDDEEFF00112233"), "aotbench")));
+            // ntp-keygen -M writes MD5 keys of 20 printable characters; most ntp.keys in the field still hold them.
+            cases.Add(new NtpRequestCase("md5", "mode 3, MAC MD5 (key || packet digest)", clock, new SymmetricKey(12, MacAlgorithm.Md5, "aotbenchmd5key012345"u8.ToArray(), "aotbench")));
             cases.Add(new NtsRequestCase("nts", clock, NtsAeadAlgorithm.AesSivCmac256, placeholders: 0));
             cases.Add(new NtsRequestCase("nts7", clock, NtsAeadAlgorithm.AesSivCmac256, placeholders: 7));
             cases.Add(new AeadCase("siv-seal", NtsAeadAlgorithm.AesSivCmac256, open: false));
