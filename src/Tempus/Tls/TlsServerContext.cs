@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Tempus.Native;
 
@@ -113,6 +114,13 @@ public sealed class TlsServerContext : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return TlsSession.CreateServer(_contexts[0], "client " + (peer ?? "(unknown)"), Options.HandshakeTimeout);
+    }
+
+    /// <summary>As <see cref="CreateSession(string?)"/> for a client at <paramref name="client"/>, whose address is formatted only when a message needs it.</summary>
+    internal TlsSession CreateSessionFor(EndPoint? client)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return TlsSession.CreateServer(_contexts[0], client, Options.HandshakeTimeout);
     }
 
     /// <summary>Releases the OpenSSL contexts; sessions already created keep them alive until they are disposed.</summary>

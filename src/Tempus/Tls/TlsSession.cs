@@ -45,7 +45,10 @@ public sealed class TlsSession : IDisposable
     private bool _closeNotifySent;
     private bool _deferFinalFlight;
 
-    private TlsSession(SafeSslContextHandle ctx, bool isServer, Stream? transport, bool ownsTransport, string peer, TimeSpan handshakeTimeout, string? serverName)
+    private readonly EndPoint? _client;
+    private string? _peer;
+
+    private TlsSession(SafeSslContextHandle ctx, bool isServer, Stream? transport, bool ownsTransport, string? peer, TimeSpan handshakeTimeout, string? serverName, EndPoint? client = null)
     {
         // Without a transport (an event loop feeds and drains the BIOs, see PushInput) no record buffers are needed.
         _transport = transport ?? Stream.Null;
@@ -55,7 +58,8 @@ public sealed class TlsSession : IDisposable
         _handshakeTimeout = handshakeTimeout;
         _expectedServerName = serverName;
         IsServer = isServer;
-        Peer = peer;
+        _peer = peer;
+        _client = client;
         _ssl = SslCreate(ctx, isServer, new SslCallbackState(), out _input, out _output);
         if (serverName is not null)
         {
@@ -83,8 +87,10 @@ public sealed class TlsSession : IDisposable
     /// <summary>True for the server side of the connection.</summary>
     public bool IsServer { get; }
 
+    // A server's event loop gives the client's address, formatted only when a message needs it: most sessions never do.
+
     /// <summary>The other side as it appears in error messages: <c>host:port</c>, or the client's address on a server.</summary>
-    public string Peer { get; }
+    public string Peer => _peer ??= "client " + (_client?.ToString() ?? "(unknown)");
 
     /// <summary>True once the handshake has completed and ALPN <c>ntske/1</c> was agreed.</summary>
     public bool IsEstablished => _state == SessionState.Established;
@@ -119,6 +125,10 @@ public sealed class TlsSession : IDisposable
     /// <summary>A server session with no transport, driven by <see cref="PushInput"/>, <see cref="StepHandshake"/>, <see cref="TryReadPlaintext"/>, <see cref="QueueWrite"/> and <see cref="TakeOutput"/>.</summary>
     internal static TlsSession CreateServer(SafeSslContextHandle ctx, string peer, TimeSpan handshakeTimeout) =>
         new(ctx, isServer: true, transport: null, ownsTransport: false, peer, handshakeTimeout, serverName: null);
+
+    /// <summary>As <see cref="CreateServer(SafeSslContextHandle, string, TimeSpan)"/>, with <see cref="Peer"/> <c>client</c> and <paramref name="client"/>'s address, made only when first asked for.</summary>
+    internal static TlsSession CreateServer(SafeSslContextHandle ctx, EndPoint? client, TimeSpan handshakeTimeout) =>
+        new(ctx, isServer: true, transport: null, ownsTransport: false, peer: null, handshakeTimeout, serverName: null, client);
 
     /// <summary>
     /// Runs the TLS 1.3 handshake within the configured handshake timeout, then checks that ALPN

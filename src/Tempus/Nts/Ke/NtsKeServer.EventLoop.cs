@@ -33,19 +33,34 @@ public sealed partial class NtsKeServer
         Closed,
     }
 
-    private sealed class Connection(int fd, string peer, TlsSession session, long handshakeDeadline)
+    private sealed class Connection
     {
-        public int Fd { get; } = fd;
+        private readonly IPEndPoint? _remote;
+        private string? _peer;
 
-        public string Peer { get; } = peer;
+        public Connection(int fd, IPEndPoint? remote, TlsSession session, long handshakeDeadline)
+        {
+            Fd = fd;
+            _remote = remote;
+            Session = session;
+            Deadline = handshakeDeadline;
 
-        public TlsSession Session { get; } = session;
+            // One node moves from queue to queue (a removed node can be added again), rather than one per phase.
+            DeadlineNode = new LinkedListNode<Connection>(this);
+        }
+
+        public int Fd { get; }
+
+        // Formatted when a message first names the client: a connection that goes well is logged, if at all, at Debug.
+        public string Peer => _peer ??= _remote?.ToString() ?? "(unknown)";
+
+        public TlsSession Session { get; }
 
         public ConnectionState State { get; set; }
 
-        public long Deadline { get; set; } = handshakeDeadline;
+        public long Deadline { get; set; }
 
-        public LinkedListNode<Connection>? DeadlineNode { get; set; }
+        public LinkedListNode<Connection> DeadlineNode { get; }
 
         public NtsKeRequestParser Parser { get; } = new();
 
@@ -74,6 +89,7 @@ public sealed partial class NtsKeServer
         private readonly byte[] _buffer = new byte[LoopBufferSize];
         private readonly byte[] _address = new byte[SockAddrStorageSize];
         private readonly Dictionary<int, Connection> _connections = [];
+        private readonly CookieBuffers _cookies = new();
 
         // Each phase has one timeout for every connection, so deadlines are added in order: a queue per phase.
         private readonly LinkedList<Connection> _handshakes = new();
@@ -257,28 +273,28 @@ public sealed partial class NtsKeServer
             }
 
             server.Counters.CountConnectionAccepted();
-            string peer = remote?.ToString() ?? "(unknown)";
             TlsSession session;
             try
             {
-                session = server.CreateSession(peer);
+                session = server.CreateSession(remote);
             }
             catch (Exception ex) when (ex is TlsException or ObjectDisposedException or Tempus.Native.OpenSslException)
             {
                 server.Counters.CountConnectionError();
+                string peer = remote?.ToString() ?? "(unknown)";
                 LogConnectionFailed(server._logger, peer, ex.Message);
                 Close(fd);
                 server.ReleaseSlot();
                 return;
             }
 
-            var connection = new Connection(fd, peer, session, Environment.TickCount64 + (long)server._options.HandshakeTimeout.TotalMilliseconds);
+            var connection = new Connection(fd, remote, session, Environment.TickCount64 + (long)server._options.HandshakeTimeout.TotalMilliseconds);
             int error = EpollCtl(_epoll, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, (uint)fd);
             if (error != 0)
             {
                 server.Counters.CountConnectionError();
                 string problem = $"epoll_ctl: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(-error)}";
-                LogConnectionFailed(server._logger, peer, problem);
+                LogConnectionFailed(server._logger, connection.Peer, problem);
                 session.Dispose();
                 Close(fd);
                 server.ReleaseSlot();
@@ -286,7 +302,7 @@ public sealed partial class NtsKeServer
             }
 
             _connections.Add(fd, connection);
-            connection.DeadlineNode = _handshakes.AddLast(connection);
+            _handshakes.AddLast(connection.DeadlineNode);
 
             // The ClientHello is usually in by the time the connection is accepted: try now rather than after a wait.
             Service(connection, EPOLLIN);
@@ -379,9 +395,9 @@ public sealed partial class NtsKeServer
                 }
 
                 server.Counters.CountHandshakeCompleted();
-                _handshakes.Remove(connection.DeadlineNode!);
+                _handshakes.Remove(connection.DeadlineNode);
                 connection.Deadline = Environment.TickCount64 + (long)server._options.RequestTimeout.TotalMilliseconds;
-                connection.DeadlineNode = _requests.AddLast(connection);
+                _requests.AddLast(connection.DeadlineNode);
                 connection.State = ConnectionState.ReadingRequest;
                 connection.Request = ArrayPool<byte>.Shared.Rent(InitialRequestBufferSize);
             }
@@ -449,7 +465,7 @@ public sealed partial class NtsKeServer
                     }
 
                     server.Counters.CountRequest();
-                    response = server.Answer(connection.Session, request, connection.Peer);
+                    response = server.Answer(connection, request, _cookies);
                     break;
                 }
             }
@@ -477,6 +493,7 @@ public sealed partial class NtsKeServer
             finally
             {
                 ArrayPool<byte>.Shared.Return(message, clearArray: true);
+                _cookies.Wipe();
             }
 
             connection.ResponseCookies = response.IsError ? -1 : response.Cookies.Count;
@@ -515,9 +532,9 @@ public sealed partial class NtsKeServer
             connection.Session.Dispose();
             ReturnBuffers(connection);
             connection.State = ConnectionState.Lingering;
-            connection.DeadlineNode?.List?.Remove(connection.DeadlineNode);
+            connection.DeadlineNode.List?.Remove(connection.DeadlineNode);
             connection.Deadline = Environment.TickCount64 + (long)_server._options.RequestTimeout.TotalMilliseconds;
-            connection.DeadlineNode = _lingering.AddLast(connection);
+            _lingering.AddLast(connection.DeadlineNode);
             Linger(connection);
         }
 
@@ -716,7 +733,7 @@ public sealed partial class NtsKeServer
 
             connection.State = ConnectionState.Closed;
             _connections.Remove(connection.Fd);
-            connection.DeadlineNode?.List?.Remove(connection.DeadlineNode);
+            connection.DeadlineNode.List?.Remove(connection.DeadlineNode);
             connection.Session.Dispose();
 
             // Closing the descriptor also takes it out of the epoll set (it is never duplicated).

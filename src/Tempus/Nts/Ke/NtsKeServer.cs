@@ -38,6 +38,9 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     private static readonly NtsAeadAlgorithm[] s_allAlgorithms =
         [NtsAeadAlgorithm.AesSivCmac256, NtsAeadAlgorithm.AesSivCmac384, NtsAeadAlgorithm.AesSivCmac512, NtsAeadAlgorithm.Aes128GcmSiv];
 
+    // What every granting response lists; shared, as the response only reads it.
+    private static readonly IReadOnlyList<NtsNextProtocol> s_ntpv4 = [NtsNextProtocol.Ntpv4];
+
     private readonly NtsKeServerOptions _options;
     private readonly INtsCookieIssuer _cookieIssuer;
     private readonly ILogger _logger;
@@ -316,8 +319,10 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     // client's order that this server accepts.
     internal NtsAeadAlgorithm? ChooseAlgorithm(IReadOnlyList<NtsAeadAlgorithm> offered)
     {
-        foreach (NtsAeadAlgorithm algorithm in offered)
+        // Indexed: a foreach over the interface would allocate an enumerator per request.
+        for (int i = 0; i < offered.Count; i++)
         {
+            NtsAeadAlgorithm algorithm = offered[i];
             if (Array.IndexOf(_algorithms, algorithm) >= 0 && NtsAead.IsSupported(algorithm))
             {
                 return algorithm;
@@ -380,7 +385,7 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
 
     // The context may be swapped by a reload at any moment: hold it while the session is made (the session then
     // keeps the OpenSSL context alive by itself).
-    private TlsSession CreateSession(string peer)
+    private TlsSession CreateSession(IPEndPoint? client)
     {
         ContextHolder holder;
         do
@@ -391,7 +396,7 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
 
         try
         {
-            return holder.Context.CreateSession(peer);
+            return holder.Context.CreateSessionFor(client);
         }
         finally
         {
@@ -399,20 +404,23 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         }
     }
 
-    private NtsKeResponse Answer(TlsSession session, NtsKeRequest request, string peer)
+    // The cookies of the response are the loop's own arrays (see CookieBuffers): the response is written out before
+    // the loop answers anyone else, and the arrays are wiped then.
+    private NtsKeResponse Answer(Connection connection, NtsKeRequest request, CookieBuffers buffers)
     {
+        TlsSession session = connection.Session;
         if (!request.NextProtocols.Contains(NtsNextProtocol.Ntpv4))
         {
             // RFC 8915 §4.1.2: the response lists the protocols granted, which may be none.
-            LogNothingGranted(_logger, peer, "no protocol this server speaks was offered");
+            LogNothingGranted(_logger, connection.Peer, "no protocol this server speaks was offered");
             return new NtsKeResponse { NextProtocols = [] };
         }
 
         if (ChooseAlgorithm(request.AeadAlgorithms) is not NtsAeadAlgorithm algorithm)
         {
             // RFC 8915 §4.1.5: an empty AEAD record when none of the client's algorithms is supported.
-            LogNothingGranted(_logger, peer, "no AEAD algorithm offered is supported");
-            return new NtsKeResponse { NextProtocols = [NtsNextProtocol.Ntpv4] };
+            LogNothingGranted(_logger, connection.Peer, "no AEAD algorithm offered is supported");
+            return new NtsKeResponse { NextProtocols = s_ntpv4 };
         }
 
         // Echo record 1024 only with AEAD 30, and then derive as RFC 8915 §5.1 says; without it, AEAD 30 keys come
@@ -422,8 +430,8 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
         Span<byte> keys = stackalloc byte[2 * MaxKeyLength];
         Span<byte> c2s = keys.Slice(0, keyLength);
         Span<byte> s2c = keys.Slice(MaxKeyLength, keyLength);
-        byte[][] cookies = new byte[NtsKeLimits.MaxCookies][];
-        byte[] cookie = new byte[_cookieIssuer.MaxCookieLength];
+        byte[][] cookies = buffers.Cookies;
+        byte[] cookie = buffers.Scratch(_cookieIssuer.MaxCookieLength);
         try
         {
             NtsKeKeys.Export(session, algorithm, compliant, c2s, s2c);
@@ -432,25 +440,38 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
             for (int i = 0; i < cookies.Length; i++)
             {
                 int length = _cookieIssuer.IssueCookie(algorithm, c2s, s2c, cookie);
-                cookies[i] = cookie.AsSpan(0, length).ToArray();
+                byte[]? slot = cookies[i];
+                if (slot is null || slot.Length != length)
+                {
+                    // Cookies of one algorithm have one length: the arrays are made again only when that changes.
+                    cookies[i] = slot = new byte[length];
+                }
+
+                cookie.AsSpan(0, length).CopyTo(slot);
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The cookie issuer (no master key yet?) or the exporter failed: RFC 8915 §4.1.3 error 2, the client may retry.
-            LogInternalError(_logger, peer, ex.Message);
+            LogInternalError(_logger, connection.Peer, ex.Message);
             return NtsKeResponse.CreateError(NtsKeErrorCode.InternalServerError);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(keys);
+            CryptographicOperations.ZeroMemory(cookie);
         }
 
-        string context = compliant || algorithm != NtsAeadAlgorithm.Aes128GcmSiv ? "RFC 8915" : "chrony legacy";
-        LogAnswered(_logger, peer, (ushort)algorithm, context, cookies.Length);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Checked here so that the client's address is formatted only for a log that shows it.
+            string context = compliant || algorithm != NtsAeadAlgorithm.Aes128GcmSiv ? "RFC 8915" : "chrony legacy";
+            LogAnswered(_logger, connection.Peer, (ushort)algorithm, context, cookies.Length);
+        }
+
         return new NtsKeResponse
         {
-            NextProtocols = [NtsNextProtocol.Ntpv4],
+            NextProtocols = s_ntpv4,
             AeadAlgorithm = algorithm,
             Cookies = cookies,
             Server = _options.NtpServer,
@@ -522,6 +543,33 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
 
     [LoggerMessage(EventId = 413, Level = LogLevel.Error, Message = "NTS-KE certificate reload failed, keeping the certificates in service: {Reason}")]
     private static partial void LogReloadFailed(ILogger logger, string reason);
+
+    // The cookies of one loop's responses: eight arrays of the cookie length, filled for each response and wiped once
+    // it is written (they hold keys, if encrypted), and the issuer's scratch buffer.
+    private sealed class CookieBuffers
+    {
+        private byte[] _scratch = [];
+
+        public byte[][] Cookies { get; } = new byte[NtsKeLimits.MaxCookies][];
+
+        public byte[] Scratch(int length)
+        {
+            if (_scratch.Length < length)
+            {
+                _scratch = new byte[length];
+            }
+
+            return _scratch;
+        }
+
+        public void Wipe()
+        {
+            foreach (byte[]? cookie in Cookies)
+            {
+                CryptographicOperations.ZeroMemory(cookie);
+            }
+        }
+    }
 
     // A TLS context shared by new connections, disposed once it is replaced and no connection is still making a
     // session from it.
