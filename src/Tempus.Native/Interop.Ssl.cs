@@ -38,6 +38,12 @@ internal static partial class Interop
 
         private static readonly Lazy<string?> s_unsupportedReason = new(ProbeLibSsl);
 
+        // See Reuse.
+        private static string? s_lastAlpn;
+        private static string? s_lastServerName;
+        private static string? s_lastCipher;
+        private static string? s_lastVersion;
+
         /// <summary>True when libssl.so.3 and libcrypto.so.3 (OpenSSL 3.0 or later) can be used for NTS-KE.</summary>
         internal static bool IsSupported => s_unsupportedReason.Value is null;
 
@@ -314,7 +320,7 @@ internal static partial class Interop
         }
 
         /// <summary>The ALPN protocol the handshake agreed on, or null.</summary>
-        internal static string? SslGetAlpnSelected(SafeSslHandle ssl)
+        internal static unsafe string? SslGetAlpnSelected(SafeSslHandle ssl)
         {
             bool added = false;
             try
@@ -322,7 +328,7 @@ internal static partial class Interop
                 // The returned bytes live inside the SSL; the reference keeps them alive while copied.
                 ssl.DangerousAddRef(ref added);
                 SslGet0AlpnSelected(ssl, out nint data, out uint length);
-                return data == 0 || length == 0 ? null : Marshal.PtrToStringUTF8(data, (int)length);
+                return data == 0 || length == 0 ? null : Reuse(ref s_lastAlpn, new ReadOnlySpan<byte>((void*)data, (int)length));
             }
             finally
             {
@@ -366,13 +372,14 @@ internal static partial class Interop
         }
 
         /// <summary>The SNI name: the one a client sent, or the one it was told to send.</summary>
-        internal static string? SslGetServerNameIndication(SafeSslHandle ssl)
+        internal static unsafe string? SslGetServerNameIndication(SafeSslHandle ssl)
         {
             bool added = false;
             try
             {
                 ssl.DangerousAddRef(ref added);
-                return Marshal.PtrToStringUTF8(SslGetServerName(ssl, TLSEXT_NAMETYPE_host_name));
+                nint name = SslGetServerName(ssl, TLSEXT_NAMETYPE_host_name);
+                return name == 0 ? null : Reuse(ref s_lastServerName, MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)name));
             }
             finally
             {
@@ -384,15 +391,36 @@ internal static partial class Interop
         }
 
         /// <summary>The negotiated cipher suite's IANA-style name, e.g. TLS_AES_256_GCM_SHA384.</summary>
-        internal static string? SslGetCipherName(SafeSslHandle ssl)
+        internal static unsafe string? SslGetCipherName(SafeSslHandle ssl)
         {
             // SSL_CIPHER objects are static tables: never freed.
             nint cipher = SslGetCurrentCipher(ssl);
-            return cipher == 0 ? null : Marshal.PtrToStringUTF8(SslCipherGetName(cipher));
+            nint name = cipher == 0 ? 0 : SslCipherGetName(cipher);
+            return name == 0 ? null : Reuse(ref s_lastCipher, MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)name));
         }
 
         /// <summary>The negotiated protocol version, e.g. "TLSv1.3" (a static string).</summary>
-        internal static string? SslGetProtocolVersion(SafeSslHandle ssl) => Marshal.PtrToStringUTF8(SslGetVersion(ssl));
+        internal static unsafe string? SslGetProtocolVersion(SafeSslHandle ssl)
+        {
+            nint version = SslGetVersion(ssl);
+            return version == 0 ? null : Reuse(ref s_lastVersion, MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)version));
+        }
+
+        // A server asks for these four names after every handshake, and they are nearly always the same as last time:
+        // the last string made is handed out again when the bytes match it, rather than a new string per handshake.
+        // Strings are immutable, so threads racing on a slot only ever see a whole one; a miss makes a new string.
+        private static string Reuse(ref string? last, ReadOnlySpan<byte> utf8)
+        {
+            string? known = Volatile.Read(ref last);
+            if (known is not null && System.Text.Ascii.Equals(utf8, known))
+            {
+                return known;
+            }
+
+            string made = System.Text.Encoding.UTF8.GetString(utf8);
+            Volatile.Write(ref last, made);
+            return made;
+        }
 
         private static SslStatus GetStatus(SafeSslHandle ssl, int ret, string operation, out OpenSslException? error)
         {
