@@ -98,6 +98,7 @@ public sealed partial class NtsKeServer
         private readonly IReadOnlyList<System.Net.Sockets.Socket> _listeners;
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _listenersPausedUntil;
+        private long _allocatedBytes;
 
         public EventLoop(NtsKeServer server, IReadOnlyList<System.Net.Sockets.Socket> listeners, int wakeFd)
         {
@@ -123,6 +124,9 @@ public sealed partial class NtsKeServer
         }
 
         public Task Completion => _done.Task;
+
+        // What the loop's thread has allocated, as of the end of its last pass (tests: a handshake should cost little).
+        public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
 
         public void Start(int index)
         {
@@ -164,6 +168,7 @@ public sealed partial class NtsKeServer
                     }
 
                     Expire(Environment.TickCount64);
+                    Volatile.Write(ref _allocatedBytes, GC.GetAllocatedBytesForCurrentThread());
                 }
             }
             catch (Exception ex)

@@ -116,6 +116,9 @@ public sealed partial class NtsKeServer : IAsyncDisposable, IDisposable
     /// <summary>The event loops <see cref="Start"/> created (tests).</summary>
     internal int StartedLoops => _loops.Count;
 
+    /// <summary>What the event loops' threads have allocated, each as of the end of its last pass (tests).</summary>
+    internal long LoopAllocatedBytes => _loops.Sum(l => l.AllocatedBytes);
+
     /// <summary>
     /// Asked for every accepted connection with the client's address before anything is read (<c>ntsratelimit</c>:
     /// <see cref="Server.ClientLog.AdmitNtsKe"/>); false closes the connection at once, uncounted as accepted.
