@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Tempus.Protocol;
@@ -23,6 +24,7 @@ public sealed partial class NtsKeServer
     // Room for the largest TLS record (RFC 8446 §5.2) plus its header: one receive or send at a time, per loop.
     private const int LoopBufferSize = 16384 + 256 + 5;
     private const int InitialRequestBufferSize = 2048;
+    private const int MaxSpareConnections = 64;
 
     private enum ConnectionState
     {
@@ -33,28 +35,25 @@ public sealed partial class NtsKeServer
         Closed,
     }
 
+    // Closed connections are kept by their loop (up to MaxSpareConnections) and opened again for the next client.
     private sealed class Connection
     {
-        private readonly IPEndPoint? _remote;
+        private IPEndPoint? _remote;
         private string? _peer;
 
         public Connection(int fd, IPEndPoint? remote, TlsSession session, long handshakeDeadline)
         {
-            Fd = fd;
-            _remote = remote;
-            Session = session;
-            Deadline = handshakeDeadline;
-
             // One node moves from queue to queue (a removed node can be added again), rather than one per phase.
             DeadlineNode = new LinkedListNode<Connection>(this);
+            Open(fd, remote, session, handshakeDeadline);
         }
 
-        public int Fd { get; }
+        public int Fd { get; private set; }
 
         // Formatted when a message first names the client: a connection that goes well is logged, if at all, at Debug.
         public string Peer => _peer ??= _remote?.ToString() ?? "(unknown)";
 
-        public TlsSession Session { get; }
+        public TlsSession Session { get; private set; }
 
         public ConnectionState State { get; set; }
 
@@ -62,7 +61,7 @@ public sealed partial class NtsKeServer
 
         public LinkedListNode<Connection> DeadlineNode { get; }
 
-        public NtsKeRequestParser Parser { get; } = new();
+        public NtsKeRequestParser Parser { get; private set; }
 
         public byte[]? Request { get; set; }
 
@@ -79,6 +78,26 @@ public sealed partial class NtsKeServer
 
         // What the response was, counted once it is out: -1 an Error record, otherwise the cookie count.
         public int ResponseCookies { get; set; }
+
+        // Everything a previous client left is set anew (its buffers went back to the pool when it closed).
+        [MemberNotNull(nameof(Session), nameof(Parser))]
+        public void Open(int fd, IPEndPoint? remote, TlsSession session, long handshakeDeadline)
+        {
+            Fd = fd;
+            _remote = remote;
+            _peer = null;
+            Session = session;
+            State = ConnectionState.Handshaking;
+            Deadline = handshakeDeadline;
+            Parser = new NtsKeRequestParser();
+            Request = null;
+            RequestLength = 0;
+            Pending = null;
+            PendingOffset = 0;
+            PendingLength = 0;
+            WantsWrite = false;
+            ResponseCookies = 0;
+        }
     }
 
     private sealed class EventLoop : IDisposable
@@ -90,6 +109,7 @@ public sealed partial class NtsKeServer
         private readonly byte[] _address = new byte[SockAddrStorageSize];
         private readonly Dictionary<int, Connection> _connections = [];
         private readonly CookieBuffers _cookies = new();
+        private readonly Stack<Connection> _spare = new();
 
         // Each phase has one timeout for every connection, so deadlines are added in order: a queue per phase.
         private readonly LinkedList<Connection> _handshakes = new();
@@ -293,7 +313,18 @@ public sealed partial class NtsKeServer
                 return;
             }
 
-            var connection = new Connection(fd, remote, session, Environment.TickCount64 + (long)server._options.HandshakeTimeout.TotalMilliseconds);
+            long deadline = Environment.TickCount64 + (long)server._options.HandshakeTimeout.TotalMilliseconds;
+            Connection connection;
+            if (_spare.TryPop(out Connection? spare))
+            {
+                connection = spare;
+                connection.Open(fd, remote, session, deadline);
+            }
+            else
+            {
+                connection = new Connection(fd, remote, session, deadline);
+            }
+
             int error = EpollCtl(_epoll, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP, (uint)fd);
             if (error != 0)
             {
@@ -745,6 +776,12 @@ public sealed partial class NtsKeServer
             Close(connection.Fd);
             ReturnBuffers(connection);
             _server.ReleaseSlot();
+
+            // Stays Closed until Admit opens it again, which is never during a call that still holds it.
+            if (_spare.Count < MaxSpareConnections)
+            {
+                _spare.Push(connection);
+            }
         }
 
         private static void ReturnBuffers(Connection connection)
