@@ -10,20 +10,13 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 artifacts=${TEMPUS_ARTIFACTS:-$repo/artifacts}
 out=$artifacts/aotbench
-rid=linux-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
 
-# The native link needs a C compiler and zlib's headers; install them as scripts/publish.sh does.
-need=()
-command -v cc >/dev/null 2>&1 || need+=(gcc)
-[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
-  echo "== installing ${need[*]} for the NativeAOT link" >&2
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# shellcheck source=aot-toolchain.sh
+. "$repo/scripts/aot-toolchain.sh"
+aot_toolchain
 
-echo "== publishing bench/Tempus.AotBench (NativeAOT, $rid) into $out" >&2
-dotnet publish bench/Tempus.AotBench -c Release -r "$rid" -nologo -v quiet \
+echo "== publishing bench/Tempus.AotBench (NativeAOT, $aot_rid) into $out" >&2
+dotnet publish bench/Tempus.AotBench -c Release -r "$aot_rid" -nologo -v quiet \
   -p:PublishAot=true -p:ArtifactsPath="$artifacts" -o "$out" >&2
 # Publishing also copies the libraries' XML docs and IL .pdb files; the .dbg file (native symbols for perf) stays.
 rm -f "$out"/*.xml "$out"/*.pdb

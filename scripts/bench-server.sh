@@ -36,10 +36,11 @@ case "${1:-}" in
     tempusd=$artifacts/publish-aot/tempusd
     TEMPUS_ARTIFACTS=$artifacts "$repo/scripts/publish.sh" "$artifacts/publish-aot" >/dev/null
     # publish.sh has made sure of the C toolchain the native link needs; the floor is linked the same way.
-    rid=linux-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+    # shellcheck source=aot-toolchain.sh
+    . "$repo/scripts/aot-toolchain.sh"
     floor=$artifacts/publish-aot-floor
-    echo "== publishing bench/Tempus.RssFloor (NativeAOT, $rid) into $floor" >&2
-    dotnet publish bench/Tempus.RssFloor -c Release -r "$rid" -nologo -v quiet \
+    echo "== publishing bench/Tempus.RssFloor (NativeAOT, $aot_rid) into $floor" >&2
+    dotnet publish bench/Tempus.RssFloor -c Release -r "$aot_rid" -nologo -v quiet \
       -p:PublishAot=true -p:ArtifactsPath="$artifacts" -o "$floor" >&2
     rm -f "$floor"/*.xml "$floor"/*.pdb
     floor_args=(--floor "$floor/tempus-rssfloor")

@@ -9,22 +9,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 artifacts=${TEMPUS_ARTIFACTS:-$repo/artifacts}
 out=${1:-$artifacts/publish-aot}
-rid=linux-$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
 
-# The native link needs a C compiler and zlib's headers; install them as the test set-up installs its peers.
-need=()
-command -v cc >/dev/null 2>&1 || need+=(gcc)
-[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
-  echo "== installing ${need[*]} for the NativeAOT link" >&2
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# shellcheck source=aot-toolchain.sh
+. "$repo/scripts/aot-toolchain.sh"
+aot_toolchain
 
 mkdir -p "$out"
 for project in src/Tempus.Daemon src/Tempus.Cli; do
-  echo "== publishing $project (NativeAOT, $rid) into $out" >&2
-  dotnet publish "$project" -c Release -r "$rid" -nologo -v quiet \
+  echo "== publishing $project (NativeAOT, $aot_rid) into $out" >&2
+  dotnet publish "$project" -c Release -r "$aot_rid" -nologo -v quiet \
     -p:PublishAot=true -p:ArtifactsPath="$artifacts" -o "$out" >&2
 done
 
