@@ -34,36 +34,9 @@ internal static class Floor
                 "--cert", setup.Pki.Server.CertificateChainFile,
                 "--key", setup.Pki.Server.PrivateKeyFile,
             ];
-            string program = ServerUnderTest.WrapForOptions(setup.Options, path, arguments);
-            var info = new ProcessStartInfo(program)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in arguments)
-            {
-                info.ArgumentList.Add(argument);
-            }
-
             // The runtime's settings as the shipped unit gives them to tempusd (the GC's gen0 budget shapes the heap).
-            foreach ((string key, string value) in ServiceEnvironment.Tempusd)
-            {
-                info.Environment[key] = value;
-            }
-
-            string commandLine = $"{program} {string.Join(' ', arguments)}";
-            Process process;
-            try
-            {
-                process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {commandLine}");
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                throw new BenchmarkException($"cannot run the floor program {path}: {e.Message} (scripts/bench-server.sh publishes it)");
-            }
-
+            (Process process, string commandLine) = ServerUnderTest.Start(
+                setup.Options, path, arguments, tempusEnvironment: true, redirectInput: true, $"cannot run the floor program {path} (scripts/bench-server.sh publishes it)");
             using (process)
             {
                 var errors = new StringBuilder();

@@ -90,37 +90,8 @@ internal sealed class ServerUnderTest : IDisposable
             string configPath = arguments[^1];
             File.WriteAllText(configPath, configuration);
 
-            program = WrapForOptions(setup.Options, program, arguments);
-            var info = new ProcessStartInfo(program)
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            foreach (string argument in arguments)
-            {
-                info.ArgumentList.Add(argument);
-            }
-
-            if (name != "chrony")
-            {
-                // tempusd as the shipped unit starts it (its Environment= lines: the GC's settings).
-                foreach ((string key, string value) in ServiceEnvironment.Tempusd)
-                {
-                    info.Environment[key] = value;
-                }
-            }
-
-            string commandLine = $"{program} {string.Join(' ', arguments)}";
-            Process process;
-            try
-            {
-                process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {commandLine}");
-            }
-            catch (System.ComponentModel.Win32Exception e)
-            {
-                throw new BenchmarkException($"cannot run {program}: {e.Message}");
-            }
+            // tempusd as the shipped unit starts it (its Environment= lines: the GC's settings).
+            (Process process, string commandLine) = Start(setup.Options, program, arguments, tempusEnvironment: name != "chrony", redirectInput: false, $"cannot run {program}");
 
             var server = new ServerUnderTest(name, process, port, ntsPort, configuration, commandLine);
             process.ErrorDataReceived += (_, e) => server.Append(e.Data);
@@ -166,6 +137,46 @@ internal sealed class ServerUnderTest : IDisposable
         finally
         {
             _process.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="program"/> with --nice/--pin applied (<see cref="WrapForOptions"/>), stdout and stderr
+    /// redirected, and, for tempusd and what stands in for it, the environment the shipped unit gives tempusd; returns
+    /// the process and its command line. A program that cannot be run is a <see cref="BenchmarkException"/> starting
+    /// with <paramref name="failure"/>.
+    /// </summary>
+    internal static (Process Process, string CommandLine) Start(LoadGenOptions options, string program, List<string> arguments, bool tempusEnvironment, bool redirectInput, string failure)
+    {
+        string wrapped = WrapForOptions(options, program, arguments);
+        var info = new ProcessStartInfo(wrapped)
+        {
+            RedirectStandardInput = redirectInput,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (tempusEnvironment)
+        {
+            foreach ((string key, string value) in ServiceEnvironment.Tempusd)
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        string commandLine = $"{wrapped} {string.Join(' ', arguments)}";
+        try
+        {
+            return (Process.Start(info) ?? throw new InvalidOperationException($"could not start {commandLine}"), commandLine);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new BenchmarkException($"{failure}: {e.Message}");
         }
     }
 
