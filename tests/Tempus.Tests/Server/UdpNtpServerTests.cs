@@ -227,6 +227,8 @@ public sealed class UdpNtpServerTests : IDisposable
             Assert.Equal(new NtpTimestamp(0x3000UL + (ulong)i), response.OriginTimestamp);
         }
 
+        // A worker counts its batch after sending the answers: the last answer can reach the client first.
+        SpinWait.SpinUntil(() => server.WorkerReceived.Sum() >= clients, s_timeout);
         IReadOnlyList<long> perWorker = server.WorkerReceived;
         Assert.Equal(4, perWorker.Count);
         Assert.All(perWorker, n => Assert.True(n > 0, $"worker counts {string.Join(",", perWorker)}"));
